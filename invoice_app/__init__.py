@@ -1,0 +1,48 @@
+"""Invoice Manager: the billing screen of a cloud management portal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+
+from . import cli, formatting
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, CLI commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+        instance_relative_config=True,
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from . import database, errors
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .billing import bp as billing_bp
+
+    database.configure(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(api_bp)
+    errors.register(app)
+    formatting.register(app)
+    cli.register(app)
+    # The portal's home for this app is the invoice list.
+    app.add_url_rule(
+        "/", "index", lambda: redirect(url_for("billing.invoices"), code=302)
+    )
+    return app

@@ -1,0 +1,91 @@
+"""Login, logout and how requests are authenticated."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Email
+
+from ..extensions import db, login_manager
+from ..models import User
+from . import bp
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me signed in")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    """API calls may carry `Authorization: Bearer <token>` instead of a session."""
+    if req.blueprint != "api":
+        return None
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return db.session.scalar(
+        select(User).where(User.api_token_hash == User.hash_token(token.strip()))
+    )
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """JSON 401 for the API; a redirect to the login page for people."""
+    if request.blueprint == "api":
+        response = jsonify(error="Authentication required: sign in or send a token.")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="invoices"'
+        return response
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        # htmx would swap a login page into the table; make the browser go there.
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow same-site relative paths after login (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            if not target.startswith("//") and "\\" not in target:
+                return target
+    return url_for("billing.invoices")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form and sign the user in."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user and user.check_password(form.password.data):
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("E-mail or password is not right.")
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out (POST, so a stray link or image cannot do it)."""
+    logout_user()
+    flash("You have been signed out.")
+    return redirect(url_for("auth.login"))

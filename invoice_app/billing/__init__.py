@@ -1,0 +1,7 @@
+"""The Invoice Manager screen: the invoice table, its fragment and invoice details."""
+
+from flask import Blueprint
+
+bp = Blueprint("billing", __name__, url_prefix="/billing")
+
+from . import views  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,100 @@
+"""Full page or htmx fragment: decided once, rendered from one context."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request, url_for
+from flask_login import current_user
+
+from ..clock import today
+from ..filters import (
+    DATE_FIELDS,
+    PER_PAGE_CHOICES,
+    SORT_KEYS,
+    InvoiceFilterForm,
+    InvoiceFilters,
+    date_presets,
+    filter_form,
+)
+from ..queries import page_of, status_counts, totals
+
+
+def wants_fragment() -> bool:
+    """An htmx request gets the table fragment, except a history restore."""
+    return bool(
+        request.headers.get("HX-Request")
+        and not request.headers.get("HX-History-Restore-Request")
+    )
+
+
+def list_url(filters: InvoiceFilters, **changes) -> str:
+    """The shareable URL of the invoice list for filters (with changes)."""
+    target = filters.with_(**changes) if changes else filters
+    return url_for("billing.invoices", **target.to_args())
+
+
+def table_context(filters: InvoiceFilters) -> dict:
+    """Everything the page and the fragment show for these filters."""
+    day = today()
+    currency_totals = totals(filters, day)
+    total = sum(t.count for t in currency_totals)
+    pages = max(1, -(-total // filters.per_page))
+    return {
+        "filters": filters,
+        "form": filter_form(filters),
+        "rows": page_of(filters, day),
+        "counts": status_counts(filters, day),
+        "totals": currency_totals,
+        "total": total,
+        "pages": pages,
+        "today": day,
+        "errors": {},
+        **_controls(filters),
+    }
+
+
+def error_context(form: InvoiceFilterForm) -> dict:
+    """What the page shows when the filters themselves are wrong: the messages."""
+    filters = InvoiceFilters()
+    return {
+        "filters": filters,
+        "form": form,
+        "rows": [],
+        "counts": None,
+        "totals": [],
+        "total": 0,
+        "pages": 1,
+        "today": today(),
+        "errors": form.errors,
+        **_controls(filters),
+    }
+
+
+def _controls(filters: InvoiceFilters) -> dict:
+    return {
+        "date_fields": DATE_FIELDS,
+        "presets": date_presets(today()),
+        "per_page_choices": PER_PAGE_CHOICES,
+        "sort_keys": SORT_KEYS,
+        "list_url": list_url,
+        "can_manage": current_user.is_authenticated and current_user.is_admin,
+    }
+
+
+def render_invoices(context: dict, status: int = 200):
+    """Render the page or the fragment, marked so caches keep them apart."""
+    if wants_fragment():
+        body = render_template("billing/_table.html", oob=True, **context)
+        headers = {"Vary": "HX-Request"}
+        if status == 200:
+            # Push the canonical URL, not the form's raw query with empty fields.
+            headers["HX-Push-Url"] = list_url(context["filters"])
+        else:
+            # Keep the last good table; only the messages are swapped (out of band).
+            headers["HX-Reswap"] = "none"
+        return body, status, headers
+    body = render_template("billing/invoices.html", **context)
+    return body, status, {"Vary": "HX-Request"}
+
+
+def max_per_page() -> int:
+    return current_app.config["PER_PAGE_MAX"]

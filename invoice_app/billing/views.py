@@ -1,0 +1,47 @@
+"""Routes of the Invoice Manager screen."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import login_required
+from sqlalchemy import select
+
+from ..clock import today
+from ..extensions import db
+from ..filters import InvalidFilters, parse_filters
+from ..models import Invoice
+from ..queries import effective_status
+from . import bp
+from .rendering import error_context, max_per_page, render_invoices, table_context
+
+
+@bp.app_errorhandler(InvalidFilters)
+def invalid_filters(error: InvalidFilters):
+    """Bad filter values: 400, with each message next to its control."""
+    if request.blueprint == "api":
+        return {"error": error.description, "errors": error.errors}, 400
+    return render_invoices(error_context(error.form), status=400)
+
+
+@bp.get("/invoices")
+@login_required
+def invoices():
+    """The Invoice Manager: filters and the invoice table (page or fragment)."""
+    filters = parse_filters(request.args, max_per_page())
+    return render_invoices(table_context(filters))
+
+
+@bp.get("/invoices/<number>")
+@login_required
+def detail(number: str):
+    """One invoice with every field and its line items."""
+    row = db.session.execute(
+        select(Invoice, effective_status(today()).label("effective_status")).where(
+            Invoice.number == number
+        )
+    ).first()
+    if row is None:
+        abort(404, f"There is no invoice {number}.")
+    return render_template(
+        "billing/detail.html", invoice=row.Invoice, status=row.effective_status
+    )

@@ -1,0 +1,115 @@
+"""Flask CLI commands: `flask --app wsgi invoices|users|demo ...`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Role, User
+
+invoices_cli = AppGroup("invoices", help="Import and maintain invoices.")
+users_cli = AppGroup("users", help="Manage billing users and API tokens.")
+demo_cli = AppGroup("demo", help="Demo data for a first look.")
+
+
+@invoices_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--lines",
+    "lines_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of line items (invoice_number,description,quantity,unit_price,amount).",
+)
+@click.option("--update", is_flag=True, help="Replace invoices whose number exists.")
+def import_command(file: Path, lines_file: Path | None, update: bool) -> None:
+    """Import invoices from CSV or JSON, all or nothing."""
+    from .importer import ImportRejected, import_file
+
+    try:
+        result = import_file(file, lines_file, update=update)
+    except ImportRejected as rejected:
+        for error in rejected.errors:
+            click.echo(f"{file.name}: {error}", err=True)
+        raise click.ClickException(
+            f"{len(rejected.errors)} problem(s) found; nothing was imported."
+        ) from None
+    click.echo(f"Imported {result.created} new and {result.updated} updated invoices.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="Role."
+)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given.",
+)
+def create_user(email: str, role: str, password: str) -> None:
+    """Create a billing user (admin or staff)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="EMAIL")
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise click.ClickException(f"A user {email} exists already.")
+    user = User(email=email, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {email}.")
+
+
+@users_cli.command("token")
+@click.argument("email")
+def create_token(email: str) -> None:
+    """Issue a new API token for a user (replacing the old one); shown once."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"There is no user {email}.")
+    token = secrets.token_urlsafe(32)
+    user.api_token_hash = User.hash_token(token)
+    db.session.commit()
+    click.echo(f"New API token for {user.email} (the previous one no longer works):")
+    click.echo(token)
+
+
+@demo_cli.command("seed")
+@click.option("--invoices", "count", default=400, show_default=True, type=int)
+def seed(count: int) -> None:
+    """Add demo invoices (idempotent: existing numbers are skipped)."""
+    from .clock import today
+    from .demo import seed_invoices
+
+    added = seed_invoices(count, today())
+    click.echo(f"Added {added} demo invoices.")
+
+
+@demo_cli.command("setup")
+def setup() -> None:
+    """First run: demo data if the database is empty, and the demo users."""
+    from .clock import today
+    from .demo import DEMO_ADMIN, DEMO_STAFF, ensure_user, invoice_count, seed_invoices
+
+    if invoice_count() == 0:
+        click.echo(f"Added {seed_invoices(400, today())} demo invoices.")
+    ensure_user(*DEMO_ADMIN, Role.ADMIN)
+    ensure_user(*DEMO_STAFF, Role.STAFF)
+    click.echo(f"Billing admin: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
+    click.echo(f"Billing staff: {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(invoices_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,71 @@
+"""Settings, read from the environment once when the app is created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the app refuses to start."""
+
+
+def _secret_key(instance_path: Path, development: bool) -> str:
+    """SECRET_KEY from the environment; development keeps a generated one on disk."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if not development:
+        raise ConfigError(
+            "SECRET_KEY is not set. Set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    # A key kept under instance/ survives restarts, so a developer stays logged in.
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{instance_path / 'invoices.sqlite3'}"
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIMEZONE={name!r} is not a known time zone") from exc
+    return name
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ.get("APP_ENV", "development").lower()
+    development = env in {"development", "dev", "test"}
+    instance_path.mkdir(parents=True, exist_ok=True)
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": _secret_key(instance_path, development),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "TIMEZONE": _timezone(os.environ.get("TIMEZONE", "UTC")),
+        "LOCALE": os.environ.get("LOCALE", "en_US"),
+        "PER_PAGE_DEFAULT": 25,
+        "PER_PAGE_MAX": 200,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not development,
+        "REMEMBER_COOKIE_SECURE": not development,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,223 @@
+"""The one place that reads invoice filter parameters from a request.
+
+The page, its htmx fragment, the JSON API and the exports all call parse_filters();
+nothing else looks at request.args for filters.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import asdict, dataclass, replace
+from datetime import date, timedelta
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+from wtforms import Form, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from .models import Status
+
+STATUS_CHOICES = ["ALL"] + [s.value for s in Status]
+DATE_FIELDS = {"period": "Billing period", "due": "Due date", "issued": "Issue date"}
+SORT_KEYS = (
+    "number",
+    "client",
+    "period",
+    "usage_cost",
+    "payable",
+    "issue_date",
+    "due_date",
+    "status",
+)
+DEFAULT_SORT = "-period"
+PER_PAGE_CHOICES = (10, 25, 50, 100, 200)
+SEARCH_MAX = 200
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    """A validated, immutable view of what the user asked to see."""
+
+    status: str = "ALL"
+    date_field: str = "period"
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    per_page: int = 25
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.status != "ALL" or self.date_from or self.date_to or self.q
+        )
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def sort_descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    def with_(self, **changes) -> InvoiceFilters:
+        """A copy with some fields changed (page resets unless given)."""
+        changes.setdefault("page", 1)
+        return replace(self, **changes)
+
+    def to_args(self) -> dict[str, str]:
+        """Canonical query parameters, omitting defaults, for links and exports."""
+        defaults = InvoiceFilters()
+        args: dict[str, str] = {}
+        for key, value in asdict(self).items():
+            if value == getattr(defaults, key):
+                continue
+            if key == "date_field" and not (self.date_from or self.date_to):
+                continue
+            args[key] = value.isoformat() if isinstance(value, date) else str(value)
+        return args
+
+
+DEFAULT_PER_PAGE = InvoiceFilters.per_page
+
+
+class InvalidFilters(BadRequest):
+    """Raised for a bad filter parameter; carries the form to show messages."""
+
+    def __init__(self, form: InvoiceFilterForm):
+        self.form = form
+        self.errors = {name: list(errs) for name, errs in form.errors.items()}
+        detail = "; ".join(
+            f"{name}: {' '.join(errs)}" for name, errs in self.errors.items()
+        )
+        super().__init__(f"Invalid filter parameters — {detail}")
+
+
+def _parse_date(text: str, *, month_end: bool, allow_month: bool) -> date:
+    if allow_month and _MONTH.match(text):
+        year, month = map(int, text.split("-"))
+        if not 1 <= month <= 12:
+            raise ValueError
+        day = calendar.monthrange(year, month)[1] if month_end else 1
+        return date(year, month, day)
+    if not _DAY.match(text):
+        raise ValueError
+    return date.fromisoformat(text)
+
+
+class InvoiceFilterForm(Form):
+    """Validates the invoice list's query string (GET, so no CSRF)."""
+
+    status = SelectField(
+        "Status", choices=[(s, s) for s in STATUS_CHOICES], default="ALL"
+    )
+    date_field = SelectField(
+        "Date", choices=list(DATE_FIELDS.items()), default="period"
+    )
+    date_from = StringField("From")
+    date_to = StringField("To")
+    q = StringField("Search")
+    sort = SelectField(
+        "Sort",
+        choices=[(k, k) for k in SORT_KEYS] + [(f"-{k}", f"-{k}") for k in SORT_KEYS],
+        default=DEFAULT_SORT,
+    )
+    page = IntegerField(
+        "Page",
+        default=1,
+        validators=[Optional(), NumberRange(min=1, message="Page must be 1 or more.")],
+    )
+    per_page = IntegerField(
+        "Rows per page",
+        default=DEFAULT_PER_PAGE,
+        validators=[
+            Optional(),
+            NumberRange(min=1, message="Rows per page must be 1 or more."),
+        ],
+    )
+
+    def _date(self, field, *, month_end: bool) -> date | None:
+        text = (field.data or "").strip()
+        if not text:
+            return None
+        allow_month = self.date_field.data == "period"
+        try:
+            return _parse_date(text, month_end=month_end, allow_month=allow_month)
+        except ValueError:
+            shape = "YYYY-MM-DD or YYYY-MM" if allow_month else "YYYY-MM-DD"
+            raise ValidationError(f"{text!r} is not a valid date ({shape}).") from None
+
+    def validate_date_from(self, field):
+        self.parsed_from = self._date(field, month_end=False)
+
+    def validate_date_to(self, field):
+        self.parsed_to = self._date(field, month_end=True)
+        start = getattr(self, "parsed_from", None)
+        if start and self.parsed_to and start > self.parsed_to:
+            raise ValidationError("'To' must not be before 'From'.")
+
+    def validate_q(self, field):
+        if len(field.data or "") > SEARCH_MAX:
+            raise ValidationError(f"Search is limited to {SEARCH_MAX} characters.")
+
+
+def _normalise(args: MultiDict) -> MultiDict:
+    """Treat empty values as absent and statuses case-insensitively."""
+    clean = MultiDict()
+    for key, value in args.items(multi=True):
+        value = value.strip()
+        if not value:
+            continue
+        if key == "status":
+            value = value.upper()
+        clean.add(key, value)
+    return clean
+
+
+def parse_filters(args: MultiDict, per_page_max: int = 200) -> InvoiceFilters:
+    """Validate query parameters into InvoiceFilters, or raise InvalidFilters (400)."""
+    form = InvoiceFilterForm(formdata=_normalise(args))
+    if not form.validate():
+        raise InvalidFilters(form)
+    return InvoiceFilters(
+        status=form.status.data,
+        date_field=form.date_field.data,
+        date_from=getattr(form, "parsed_from", None),
+        date_to=getattr(form, "parsed_to", None),
+        q=(form.q.data or "").strip(),
+        sort=form.sort.data,
+        page=form.page.data or 1,
+        per_page=min(form.per_page.data or DEFAULT_PER_PAGE, per_page_max),
+    )
+
+
+def filter_form(filters: InvoiceFilters) -> InvoiceFilterForm:
+    """A form showing the given filters, for rendering the controls."""
+    return InvoiceFilterForm(formdata=MultiDict(filters.to_args()))
+
+
+def date_presets(today: date) -> dict[str, tuple[date, date]]:
+    """Named date ranges offered next to the date filter."""
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    quarter_end_month = quarter_start.month + 2
+    quarter_end = date(
+        today.year,
+        quarter_end_month,
+        calendar.monthrange(today.year, quarter_end_month)[1],
+    )
+    return {
+        "This month": (
+            month_start,
+            month_start.replace(day=calendar.monthrange(today.year, today.month)[1]),
+        ),
+        "Last month": (last_month_end.replace(day=1), last_month_end),
+        "Last 30 days": (today - timedelta(days=29), today),
+        "This quarter": (quarter_start, quarter_end),
+        "This year": (date(today.year, 1, 1), date(today.year, 12, 31)),
+    }

@@ -1,0 +1,174 @@
+"""Database models: clients, invoices with their lines, and users."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .money import ScaledDecimal
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Status(enum.StrEnum):
+    """An invoice's lifecycle state, as stored and as shown."""
+
+    DRAFT = "DRAFT"
+    DUE = "DUE"
+    OVER_DUE = "OVER_DUE"
+    PAID = "PAID"
+    CANCEL = "CANCEL"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+
+
+class Client(db.Model):
+    """A customer account; matched by e-mail on import."""
+
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="client")
+
+
+class Invoice(db.Model):
+    """One invoice for one client and one billing month."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        Index("ix_invoice_status_due_date", "status", "due_date"),
+        Index("ix_invoice_billing_period", "billing_period"),
+        Index("ix_invoice_due_date", "due_date"),
+        Index("ix_invoice_issue_date", "issue_date"),
+        Index("ix_invoice_client_id", "client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    # The first day of the billed month.
+    billing_period: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    usage_cost: Mapped[Decimal] = mapped_column(ScaledDecimal())
+    payable: Mapped[Decimal] = mapped_column(ScaledDecimal())
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    # Stored status; DUE past its due date reads as OVER_DUE (queries.effective_status).
+    status: Mapped[str] = mapped_column(String(10), default=Status.DRAFT.value)
+    paid_date: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Case-folded copy of every searchable field, kept in step by the flush hook
+    # below, so quick search is one literal substring test on both databases.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    client: Mapped[Client] = relationship(back_populates="invoices")
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice",
+        cascade="all, delete-orphan",
+        order_by="InvoiceLine.position",
+    )
+
+    def compute_search_text(self) -> str:
+        """The text quick search looks in, case-folded for Unicode-aware matching."""
+        parts = [self.number, self.notes or ""]
+        if self.client is not None:
+            parts += [self.client.name, self.client.email]
+        parts += [line.description for line in self.lines]
+        return "\n".join(parts).casefold()
+
+
+class InvoiceLine(db.Model):
+    """A line item: what was used, how much, at what unit price."""
+
+    __tablename__ = "invoice_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    # Cloud unit prices go to fractions of a cent (0.000012 per GB-hour).
+    unit_price: Mapped[Decimal] = mapped_column(ScaledDecimal(6))
+    amount: Mapped[Decimal] = mapped_column(ScaledDecimal())
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class User(UserMixin, db.Model):
+    """A billing user who signs in to the portal, or calls the API with a token."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=Role.STAFF.value)
+    # Only a SHA-256 of the token is kept; the token itself is shown once.
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+@event.listens_for(Session, "before_flush")
+def _refresh_search_text(session: Session, flush_context, instances) -> None:
+    """Keep Invoice.search_text in step with every field it copies."""
+    touched: set[Invoice] = set()
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Invoice):
+            touched.add(obj)
+        elif isinstance(obj, InvoiceLine) and obj.invoice is not None:
+            touched.add(obj.invoice)
+        elif isinstance(obj, Client) and obj in session.dirty:
+            touched.update(obj.invoices)
+    for obj in session.deleted:
+        if isinstance(obj, InvoiceLine) and obj.invoice is not None:
+            touched.add(obj.invoice)
+    for invoice in touched:
+        if invoice not in session.deleted:
+            text = invoice.compute_search_text()
+            if invoice.search_text != text:
+                invoice.search_text = text

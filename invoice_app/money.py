@@ -1,0 +1,104 @@
+"""Exact money: Decimal in Python, scaled integers in the database, Babel for display.
+
+SQLite's NUMERIC is a float underneath (0.125 reads back as 0.12), so amounts are
+stored as integers of a fixed scale on every database and converted at the edge.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from babel.core import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+from sqlalchemy import BigInteger
+from sqlalchemy.types import TypeDecorator
+
+# 10**4 covers every ISO 4217 minor unit (at most 4 places, CLF/UYW) and keeps
+# 99,999,999,999,999.99 well inside a signed 64-bit integer.
+AMOUNT_SCALE = 4
+AMOUNT_MAX = Decimal("99999999999999.99")
+_KNOWN_CURRENCIES = frozenset(list_currencies())
+
+
+class ScaledDecimal(TypeDecorator):
+    """A Decimal stored as an integer count of 10**-scale units."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int = AMOUNT_SCALE):
+        super().__init__()
+        self.scale = scale
+        self._factor = Decimal(10) ** scale
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value)
+        scaled = value * self._factor
+        if scaled != scaled.to_integral_value():
+            # Never round silently: validation must have caught this earlier.
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(int(value)) / self._factor
+
+    @property
+    def python_type(self):
+        return Decimal
+
+
+def is_currency(code: str) -> bool:
+    """True for an ISO 4217 code Babel knows."""
+    return code in _KNOWN_CURRENCIES
+
+
+def currency_places(code: str) -> int:
+    """Digits after the decimal point for a currency (JPY 0, USD 2, KWD 3)."""
+    return get_currency_precision(code)
+
+
+def parse_amount(text: str, currency: str | None = None) -> Decimal:
+    """Parse a plain decimal amount such as ``-12.50``; raise ValueError otherwise.
+
+    Accepts digits with an optional sign and point only: ``1e3``, ``1,000.00``,
+    ``0x10``, ``NaN`` and ``Infinity`` are refused, as are more decimal places than
+    the currency has.
+    """
+    text = (text or "").strip()
+    body = text[1:] if text[:1] in "+-" else text
+    whole, _, frac = body.partition(".")
+    if not body or not (whole or frac) or not (whole + frac).isdigit():
+        raise ValueError(f"{text!r} is not a number like 1234.50")
+    if not whole.isascii() or not frac.isascii():
+        raise ValueError(f"{text!r} is not a number like 1234.50")
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - guarded above
+        raise ValueError(f"{text!r} is not a number") from exc
+    if abs(value) > AMOUNT_MAX:
+        raise ValueError(f"{text} is larger than {AMOUNT_MAX}")
+    if currency is not None:
+        places = currency_places(currency)
+        if -value.as_tuple().exponent > places:
+            raise ValueError(
+                f"{text} has more decimal places than {currency} allows ({places})"
+            )
+    return value
+
+
+def format_money(amount: Decimal | None, currency: str, locale: str = "en_US") -> str:
+    """Format an amount for display in its currency and the configured locale."""
+    if amount is None:
+        return ""
+    return format_currency(amount, currency, locale=Locale.parse(locale))
+
+
+def to_places(amount: Decimal, currency: str) -> Decimal:
+    """Show an amount with its currency's places (12.5 USD -> 12.50) losing nothing."""
+    quantum = Decimal(1).scaleb(-currency_places(currency))
+    rounded = amount.quantize(quantum)
+    return rounded if rounded == amount else amount
