@@ -58,7 +58,9 @@ def create_user(email: str, role: str, password: str) -> None:
     """Create a billing user (admin or staff)."""
     email = email.strip().lower()
     if "@" not in email:
-        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="EMAIL")
+        raise click.BadParameter(
+            f"{email!r} is not an e-mail address", param_hint="EMAIL"
+        )
     if len(password) < 8:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
     if db.session.scalar(select(User).where(User.email == email)):

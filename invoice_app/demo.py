@@ -16,13 +16,30 @@ DEMO_ADMIN = ("admin@example.com", "demo-admin-password")
 DEMO_STAFF = ("staff@example.com", "demo-staff-password")
 
 _COMPANIES = [
-    "Acme Analytics", "Blue Harbor Logistics", "Müller Maschinenbau GmbH",
-    "Société Générale des Nuages", "Nordlicht Medien AG", "Öresund Data AB",
-    "Café Olé Holdings", "Зелёный Парк ООО", "株式会社さくらクラウド", "Tanaka Robotics",
-    "Pixel & Pine Studio", "Rio Verde Agro", "Kilimanjaro Fintech", "Żabka Systems",
-    "Árvíztűrő Informatika Kft", "Harbour Bridge Health", "Maple Leaf Media",
-    "Delhi Digital Pvt Ltd", "Fjord Energy AS", "Atlas Freight 100% Green",
-    "Sunrise_Labs", "O'Brien & Sons", "Quantum Quokka Pty", "Lumière Cinéma",
+    "Acme Analytics",
+    "Blue Harbor Logistics",
+    "Müller Maschinenbau GmbH",
+    "Société Générale des Nuages",
+    "Nordlicht Medien AG",
+    "Öresund Data AB",
+    "Café Olé Holdings",
+    "Зелёный Парк ООО",
+    "株式会社さくらクラウド",
+    "Tanaka Robotics",
+    "Pixel & Pine Studio",
+    "Rio Verde Agro",
+    "Kilimanjaro Fintech",
+    "Żabka Systems",
+    "Árvíztűrő Informatika Kft",
+    "Harbour Bridge Health",
+    "Maple Leaf Media",
+    "Delhi Digital Pvt Ltd",
+    "Fjord Energy AS",
+    "Atlas Freight 100% Green",
+    "Sunrise_Labs",
+    "O'Brien & Sons",
+    "Quantum Quokka Pty",
+    "Lumière Cinéma",
 ]
 _CURRENCIES = ["USD", "USD", "USD", "EUR", "EUR", "GBP", "JPY", "INR"]
 _SERVICES = [
@@ -36,8 +53,13 @@ _SERVICES = [
     ("Support plan — Business", Decimal("100")),
 ]
 # Rough rates so amounts in JPY or INR look like amounts in those currencies.
-_RATES = {"USD": 1, "EUR": Decimal("0.92"), "GBP": Decimal("0.79"),
-          "JPY": 150, "INR": 83}
+_RATES = {
+    "USD": 1,
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "JPY": 150,
+    "INR": 83,
+}
 
 
 def _month_add(day: date, months: int) -> date:
@@ -115,8 +137,15 @@ def demo_invoices(count: int, today: date, seed: int = 2025) -> Iterator[dict]:
             "due_date": due,
             "status": str(status),
             "paid_date": paid,
-            "notes": rng.choice(["", "", "Reserved-instance discount applied",
-                                 "PO 4711", "Quarterly commitment"]),
+            "notes": rng.choice(
+                [
+                    "",
+                    "",
+                    "Reserved-instance discount applied",
+                    "PO 4711",
+                    "Quarterly commitment",
+                ]
+            ),
             "lines": lines,
         }
 

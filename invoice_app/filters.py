@@ -52,9 +52,7 @@ class InvoiceFilters:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(
-            self.status != "ALL" or self.date_from or self.date_to or self.q
-        )
+        return bool(self.status != "ALL" or self.date_from or self.date_to or self.q)
 
     @property
     def sort_key(self) -> str:
@@ -112,18 +110,14 @@ def _parse_date(text: str, *, month_end: bool, allow_month: bool) -> date:
 class InvoiceFilterForm(Form):
     """Validates the invoice list's query string (GET, so no CSRF)."""
 
-    status = SelectField(
-        "Status", choices=[(s, s) for s in STATUS_CHOICES], default="ALL"
-    )
-    date_field = SelectField(
-        "Date", choices=list(DATE_FIELDS.items()), default="period"
-    )
+    status = SelectField("Status", choices=STATUS_CHOICES, default="ALL")
+    date_field = SelectField("Date", choices=list(DATE_FIELDS), default="period")
     date_from = StringField("From")
     date_to = StringField("To")
     q = StringField("Search")
     sort = SelectField(
         "Sort",
-        choices=[(k, k) for k in SORT_KEYS] + [(f"-{k}", f"-{k}") for k in SORT_KEYS],
+        choices=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
         default=DEFAULT_SORT,
     )
     page = IntegerField(

@@ -85,7 +85,9 @@ class Invoice(db.Model):
     # Case-folded copy of every searchable field, kept in step by the flush hook
     # below, so quick search is one literal substring test on both databases.
     search_text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -136,7 +138,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(10), default=Role.STAFF.value)
     # Only a SHA-256 of the token is kept; the token itself is shown once.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

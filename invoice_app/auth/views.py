@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms.validators import DataRequired
 
 from ..extensions import db, login_manager
 from ..models import User
@@ -17,7 +17,7 @@ from . import bp
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email()])
+    email = EmailField("E-mail", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in")
 
@@ -57,11 +57,10 @@ def unauthorized():
 
 def _safe_next(target: str | None) -> str:
     """Only follow same-site relative paths after login (no open redirect)."""
-    if target:
+    if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            if not target.startswith("//") and "\\" not in target:
-                return target
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
     return url_for("billing.invoices")
 
 
