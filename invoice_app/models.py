@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     Date,
@@ -143,7 +144,9 @@ class User(UserMixin, db.Model):
     )
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        # scrypt by default; the test suite picks a cheaper method to stay fast.
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

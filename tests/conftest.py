@@ -52,7 +52,12 @@ def app_factory(database_url):
 
     def make(**config):
         app = create_app(
-            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **config}
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                **config,
+            }
         )
         apps.append(app)
         return app

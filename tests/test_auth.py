@@ -1,0 +1,119 @@
+"""Sign-in is required everywhere but /login; sign-in and sign-out behave safely."""
+
+import pytest
+
+from tests.conftest import PASSWORDS, csrf_token
+
+
+def get_routes(app):
+    """Every GET route of the app, with placeholder values for its arguments."""
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in {"static", "auth.login"}:
+            continue
+        yield rule.build(dict.fromkeys(rule.arguments, "INV-1"))[1]
+
+
+def test_every_page_redirects_to_login(app, client):
+    routes = list(get_routes(app))
+    assert "/billing/invoices" in routes and "/billing/invoices/INV-1" in routes
+    for path in routes:
+        if path.startswith("/api/") or path == "/":
+            continue
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.location.startswith("/login?next="), path
+
+
+def test_root_leads_to_the_invoices(client):
+    assert client.get("/").location == "/billing/invoices"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}],
+)
+def test_api_without_valid_credentials_is_401_json(client, headers):
+    response = client.get("/api/invoices", headers=headers)
+    assert response.status_code == 401
+    assert response.json == {
+        "error": "Authentication required: sign in or send a token."
+    }
+
+
+def test_htmx_request_without_session_is_sent_to_login(client):
+    response = client.get("/billing/invoices", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_login_then_back_to_where_the_user_was(client, auth):
+    auth.user("staff")
+    page = client.get("/login?next=/billing/invoices%3Fstatus%3DDUE")
+    response = client.post(
+        "/login?next=/billing/invoices%3Fstatus%3DDUE",
+        data={
+            "email": "STAFF@example.test",
+            "password": PASSWORDS["staff"],
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+    assert response.location == "/billing/invoices?status=DUE"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil"]
+)
+def test_login_never_redirects_off_site(client, auth, target):
+    auth.user("staff")
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        f"/login?next={target}",
+        data={
+            "email": "staff@example.test",
+            "password": PASSWORDS["staff"],
+            "csrf_token": csrf_token(page),
+        },
+    )
+    assert response.location == "/billing/invoices"
+
+
+def test_wrong_password_is_refused_with_a_message(client, auth):
+    auth.user("staff")
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        data={
+            "email": "staff@example.test",
+            "password": "wrong",
+            "csrf_token": csrf_token(page),
+        },
+    )
+    assert response.status_code == 400
+    assert "E-mail or password is not right." in response.get_data(as_text=True)
+    assert client.get("/billing/invoices").status_code == 302
+
+
+def test_login_without_csrf_token_is_refused(client, auth):
+    auth.user("staff")
+    response = client.post(
+        "/login", data={"email": "staff@example.test", "password": PASSWORDS["staff"]}
+    )
+    assert response.status_code == 400
+    assert "The CSRF token is missing." in response.get_data(as_text=True)
+    assert client.get("/billing/invoices").status_code == 302
+
+
+def test_passwords_are_stored_hashed(app, auth):
+    user = auth.user("staff")
+    assert PASSWORDS["staff"] not in user.password_hash
+    assert user.check_password(PASSWORDS["staff"])
+
+
+def test_logout_needs_post_with_csrf(client, auth):
+    auth.login("staff")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    html = client.get("/billing/invoices").get_data(as_text=True)
+    response = client.post("/logout", data={"csrf_token": csrf_token(html)})
+    assert response.location == "/login"
+    assert client.get("/billing/invoices").status_code == 302
