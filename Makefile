@@ -31,9 +31,10 @@ run: install
 	@echo "Invoice Manager: http://127.0.0.1:$(PORT)/billing/invoices"
 	$(BIN)/flask run --port $(PORT)
 
+# Production-style: gunicorn with gunicorn.conf.py (PORT, GUNICORN_* override).
 serve: install
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: dev
 	$(BIN)/ruff check .

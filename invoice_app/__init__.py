@@ -8,7 +8,7 @@ from flask import Flask, redirect, url_for
 
 from . import cli, formatting
 from .config import load_config
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
 
 
@@ -24,17 +24,25 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    from . import database, embedding, errors, health, request_log, security
+
+    # Order matters: before_request hooks run in registration order, and a hook
+    # that aborts (CSRF) must not keep the request log or the rate limit from
+    # seeing the request.
+    request_log.register(app)
+    limiter.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
-
-    from . import database, errors
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .billing import bp as billing_bp
 
     database.configure(app)
+    security.register(app)
+    embedding.register(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(api_bp)

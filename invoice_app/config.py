@@ -49,11 +49,44 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _frame_ancestors(raw: str) -> list[str]:
+    """Origins allowed to frame the app (CSP frame-ancestors); 'self' by default."""
+    origins = raw.split() or ["'self'"]
+    for origin in origins:
+        if origin in {"'self'", "'none'"}:
+            continue
+        if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+            raise ConfigError(
+                f"FRAME_ANCESTORS entry {origin!r} must be an origin like "
+                "https://portal.example.com, or 'self'"
+            )
+    return origins
+
+
 def load_config(instance_path: Path) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = os.environ.get("APP_ENV", "development").lower()
     development = env in {"development", "dev", "test"}
     instance_path.mkdir(parents=True, exist_ok=True)
+    frame_ancestors = _frame_ancestors(os.environ.get("FRAME_ANCESTORS", ""))
+    # Framed by another site, the session cookie must be sent cross-site: that
+    # takes SameSite=None, which browsers accept only with Secure; Partitioned
+    # (CHIPS) keeps it working where third-party cookies are blocked.
+    cross_site = any(o not in {"'self'", "'none'"} for o in frame_ancestors)
     return {
         "APP_ENV": env,
         "SECRET_KEY": _secret_key(instance_path, development),
@@ -64,8 +97,19 @@ def load_config(instance_path: Path) -> dict:
         "PER_PAGE_DEFAULT": 25,
         "PER_PAGE_MAX": 200,
         "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": not development,
-        "REMEMBER_COOKIE_SECURE": not development,
+        "SESSION_COOKIE_SAMESITE": "None" if cross_site else "Lax",
+        "SESSION_COOKIE_SECURE": cross_site or not development,
+        "SESSION_COOKIE_PARTITIONED": cross_site,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "None" if cross_site else "Lax",
+        "REMEMBER_COOKIE_SECURE": cross_site or not development,
         "WTF_CSRF_TIME_LIMIT": None,
+        "FRAME_ANCESTORS": frame_ancestors,
+        "EMBED_MODE": _flag("EMBED_MODE"),
+        # How many proxies in front of the app set X-Forwarded-*; 0 trusts none.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # memory:// counts per worker; use redis://… when several hosts serve.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
     }

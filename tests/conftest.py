@@ -63,8 +63,9 @@ def app_factory(database_url):
         return app
 
     yield make
-    if apps:
-        with apps[0].app_context():
+    main = [a for a in apps if a.config["SQLALCHEMY_DATABASE_URI"] == database_url]
+    if main:
+        with main[0].app_context():
             db.session.remove()
             with db.engine.begin() as conn:
                 for table in reversed(db.metadata.sorted_tables):

@@ -4,11 +4,14 @@ import pytest
 
 from tests.conftest import PASSWORDS, csrf_token
 
+# Sign-in, static files and the load balancer's health checks are public.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "health.healthz", "health.readyz"}
+
 
 def get_routes(app):
     """Every GET route of the app, with placeholder values for its arguments."""
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint in {"static", "auth.login"}:
+        if "GET" not in rule.methods or rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         yield rule.build(dict.fromkeys(rule.arguments, "INV-1"))[1]
 

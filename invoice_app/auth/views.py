@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from ..extensions import db, login_manager
+from ..extensions import csrf, db, limiter, login_manager
 from ..models import User
 from . import bp
 
@@ -48,7 +56,9 @@ def unauthorized():
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="invoices"'
         return response
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    # script_root keeps the URL prefix (SCRIPT_NAME) in the way back.
+    here = request.script_root + request.full_path.rstrip("?")
+    target = url_for("auth.login", next=here)
     if request.headers.get("HX-Request"):
         # htmx would swap a login page into the table; make the browser go there.
         return "", 401, {"HX-Redirect": target}
@@ -65,6 +75,15 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+# The form checks its own CSRF token, inside the view, so that the rate limit
+# below counts every attempt, with or without a token.
+@csrf.exempt
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    error_message="Too many sign-in attempts from your address. "
+    "Wait a minute, then try again.",
+)
 def login():
     """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated:
