@@ -42,6 +42,19 @@ def import_command(file: Path, lines_file: Path | None, update: bool) -> None:
     click.echo(f"Imported {result.created} new and {result.updated} updated invoices.")
 
 
+@invoices_cli.command("mark-overdue")
+def mark_overdue_command() -> None:
+    """Store OVER_DUE on DUE invoices past their due date (idempotent; for cron)."""
+    from .clock import today
+    from .lifecycle import mark_overdue
+
+    changed = mark_overdue(today())
+    plural = "" if len(changed) == 1 else "s"
+    click.echo(f"Marked {len(changed)} invoice{plural} OVER_DUE.")
+    for number in changed:
+        click.echo(f"  {number}")
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option(

@@ -10,6 +10,9 @@ from .extensions import db
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so
+    # a write can take the lock up front (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     # WAL lets readers go on while one writer writes; the busy timeout makes a
     # second writer wait instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
@@ -19,9 +22,31 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn) -> None:
+    # A read-then-write transaction that starts DEFERRED can fail with "database
+    # is locked" when it tries to upgrade its lock; writers say so up front.
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a write (BEGIN IMMEDIATE on SQLite).
+
+    Call before the unit of work that will write reads what it will change.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL: row locks and the conditional UPDATE are enough
+    if db.session().in_transaction():
+        # The read-only transaction that loaded the user ends here; the write
+        # starts afresh, holding the lock from its first statement.
+        db.session.commit()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
 def configure(app: Flask) -> None:
-    """Attach SQLite pragmas to the app's engine when it is SQLite."""
+    """Attach SQLite pragmas and transaction handling when the engine is SQLite."""
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)

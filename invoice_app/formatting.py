@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from flask import Flask, current_app
 
-from .money import format_money
+from .money import format_money, to_places
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -30,7 +31,32 @@ def day(value: date | None) -> str:
     return format_date(value, "medium", locale=current_app.config["LOCALE"])
 
 
+def amount_text(amount: Decimal | None, currency: str) -> str:
+    """A plain amount for an input field: 12.50, 1200 (JPY)."""
+    return "" if amount is None else str(to_places(amount, currency))
+
+
+def when(value: datetime | None) -> str:
+    """A moment in the configured TIMEZONE: 'Jul 15, 2025, 2:05 PM'."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return format_datetime(
+        value.astimezone(zone), "medium", locale=current_app.config["LOCALE"]
+    )
+
+
+def plain(value: Decimal | None) -> str:
+    """A quantity or unit price without exponent or trailing zeros: 10, 0.000012."""
+    return "" if value is None else f"{value.normalize():f}"
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(plain)
+    app.add_template_filter(amount_text)
+    app.add_template_filter(when)
     app.add_template_filter(money)
     app.add_template_filter(period)
     app.add_template_filter(day)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Date,
     DateTime,
     ForeignKey,
@@ -78,11 +79,21 @@ class Invoice(db.Model):
     usage_cost: Mapped[Decimal] = mapped_column(ScaledDecimal())
     payable: Mapped[Decimal] = mapped_column(ScaledDecimal())
     issue_date: Mapped[date | None] = mapped_column(Date)
-    due_date: Mapped[date] = mapped_column(Date)
+    # Empty only on a draft that takes its due date from payment terms at issue.
+    due_date: Mapped[date | None] = mapped_column(Date)
     # Stored status; DUE past its due date reads as OVER_DUE (queries.effective_status).
     status: Mapped[str] = mapped_column(String(10), default=Status.DRAFT.value)
     paid_date: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # A credit or discount (negative) or a surcharge; payable = usage + adjustment.
+    adjustment: Mapped[Decimal] = mapped_column(ScaledDecimal(), default=Decimal(0))
+    adjustment_reason: Mapped[str] = mapped_column(String(200), default="")
+    # Days from issue to due, for drafts issued without a due date.
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer)
+    amount_paid: Mapped[Decimal] = mapped_column(ScaledDecimal(), default=Decimal(0))
+    cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    # Bumped by every change; a write that names an older version is a conflict.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     # Case-folded copy of every searchable field, kept in step by the flush hook
     # below, so quick search is one literal substring test on both databases.
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -99,6 +110,17 @@ class Invoice(db.Model):
         cascade="all, delete-orphan",
         order_by="InvoiceLine.position",
     )
+
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="Payment.id"
+    )
+
+    @property
+    def balance_due(self) -> Decimal:
+        """What is still to be paid (nothing on drafts or cancelled invoices)."""
+        if self.status in (Status.DRAFT, Status.CANCEL):
+            return Decimal(0)
+        return self.payable - (self.amount_paid or Decimal(0))
 
     def compute_search_text(self) -> str:
         """The text quick search looks in, case-folded for Unicode-aware matching."""
@@ -126,6 +148,46 @@ class InvoiceLine(db.Model):
     amount: Mapped[Decimal] = mapped_column(ScaledDecimal())
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Payment(db.Model):
+    """Money received against an invoice; several make a partial payment."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(ScaledDecimal())
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+
+class AuditEvent(db.Model):
+    """Who changed what on an invoice, and when (before and after values)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Kept by number too, so the trail of a deleted draft survives it.
+    invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice.id", ondelete="SET NULL"), index=True
+    )
+    invoice_number: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    # {"field": [before, after], ...} as JSON text, values as strings.
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
 
 class User(UserMixin, db.Model):

@@ -13,6 +13,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, text
 
@@ -24,6 +25,19 @@ from invoice_app.extensions import db  # noqa: E402
 from invoice_app.models import Client, Invoice, InvoiceLine, Role, User  # noqa: E402
 
 PASSWORDS = {"admin": "admin-password-1", "staff": "staff-password-1"}
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request gets its own app context.
+
+    Tests run inside an app context (for the database); without this, requests
+    would share its `g`, where Flask-Login caches the signed-in user, and one
+    client's login would leak into another's requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +70,13 @@ def app_factory(database_url):
                 "TESTING": True,
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                # Tests sign in many times within a (frozen) minute; the rate
+                # limit has its own test, which turns it back on.
+                "RATELIMIT_ENABLED": False,
                 **config,
             }
         )
+        app.test_client_class = FreshContextClient
         apps.append(app)
         return app
 

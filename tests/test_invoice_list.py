@@ -64,15 +64,15 @@ def invoices(make_invoice):
 @pytest.fixture
 def api(client, auth, invoices):
     """GET /api/invoices as a signed-in user on the frozen day; returns numbers."""
-    auth.login("staff")
+    with time_machine.travel(TODAY, tick=False):
+        auth.login("staff")
 
-    def get(**params):
-        with time_machine.travel(TODAY, tick=False):
+        def get(**params):
             response = client.get("/api/invoices", query_string=params)
-        assert response.status_code == 200, response.json
-        return [item["number"] for item in response.json["items"]]
+            assert response.status_code == 200, response.json
+            return [item["number"] for item in response.json["items"]]
 
-    return get
+        yield get
 
 
 def numbers(*letters):
@@ -178,15 +178,13 @@ def test_pagination(client, api):
     assert api(sort="number", per_page=2, page=2) == numbers("C", "D")
     assert api(sort="number", per_page=2, page=4) == numbers("G")
     assert api(sort="number", per_page=2, page=9) == []
-    with time_machine.travel(TODAY, tick=False):
-        body = client.get("/api/invoices?per_page=5000").json
+    body = client.get("/api/invoices?per_page=5000").json
     assert body["per_page"] == 200
     assert body["total"] == 7
 
 
 def test_api_item_shape(client, api):
-    with time_machine.travel(TODAY, tick=False):
-        body = client.get("/api/invoices?q=inv-a").json
+    body = client.get("/api/invoices?q=inv-a").json
     assert body == {
         "items": [
             {

@@ -28,8 +28,8 @@ def api_status(client):
 def test_due_date_day_itself_is_not_overdue(
     client, auth, due_on_15th, moment, expected
 ):
-    auth.login()
     with time_machine.travel(moment, tick=False):
+        auth.login()
         assert api_status(client) == {"INV-15": expected}
 
 
@@ -40,9 +40,9 @@ def test_today_follows_the_configured_timezone(app_factory, make_invoice):
         from tests.conftest import Auth
 
         client = kiritimati.test_client()
-        Auth(client).login()
         # 11:00 UTC on the 15th is already the 16th in Kiritimati.
         with time_machine.travel(datetime(2025, 7, 15, 11, 0, tzinfo=UTC), tick=False):
+            Auth(client).login()
             assert api_status(client) == {"INV-15": "OVER_DUE"}
             assert client.get("/api/invoices?status=OVER_DUE").json["total"] == 1
             assert client.get("/api/invoices?status=DUE").json["total"] == 0
@@ -52,8 +52,8 @@ def test_overdue_shows_in_table_counts_and_filters(
     client, auth, due_on_15th, make_invoice
 ):
     make_invoice(number="INV-31", status="DUE", due_date=date(2025, 7, 31))
-    auth.login()
     with time_machine.travel(datetime(2025, 7, 20, tzinfo=UTC), tick=False):
+        auth.login()
         html = client.get("/billing/invoices").get_data(as_text=True)
         overdue_only = client.get("/billing/invoices?status=OVER_DUE").get_data(
             as_text=True

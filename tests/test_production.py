@@ -171,7 +171,7 @@ def test_readyz_fails_when_migrations_are_not_applied(app_factory, tmp_path):
 
 def test_login_is_rate_limited_with_a_clear_message(app_factory, monkeypatch):
     monkeypatch.setenv("LOGIN_RATE_LIMIT", "3 per minute")
-    client = app_factory().test_client()
+    client = app_factory(RATELIMIT_ENABLED=True).test_client()
     statuses = [
         client.post("/login", data={"email": "a@b.c", "password": "x"}).status_code
         for _ in range(4)

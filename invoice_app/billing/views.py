@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from flask import abort, render_template, request
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..clock import today
 from ..extensions import db
 from ..filters import InvalidFilters, parse_filters
+from ..lifecycle import allowed_actions
 from ..models import Invoice
 from ..queries import effective_status
 from . import bp
+from .manage import timeline
 from .rendering import error_context, max_per_page, render_invoices, table_context
+
+
+@bp.context_processor
+def billing_context() -> dict:
+    """What every billing template may use: the day, the user's rights."""
+    return {
+        "today": today(),
+        "can_manage": current_user.is_authenticated and current_user.is_admin,
+        "allowed_actions": allowed_actions,
+    }
 
 
 @bp.app_errorhandler(InvalidFilters)
@@ -43,5 +55,8 @@ def detail(number: str):
     if row is None:
         abort(404, f"There is no invoice {number}.")
     return render_template(
-        "billing/detail.html", invoice=row.Invoice, status=row.effective_status
+        "billing/detail.html",
+        invoice=row.Invoice,
+        status=row.effective_status,
+        events=timeline(number),
     )

@@ -1,0 +1,47 @@
+"""The audit trail: one AuditEvent per change, written in the change's transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from .extensions import db
+from .models import AuditEvent
+
+
+def _plain(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date | Decimal):
+        return str(value)
+    return str(value)
+
+
+def diff(before: dict, after: dict) -> dict[str, list]:
+    """{field: [before, after]} for the fields whose value changed."""
+    return {
+        key: [_plain(before.get(key)), _plain(after.get(key))]
+        for key in sorted(set(before) | set(after))
+        if _plain(before.get(key)) != _plain(after.get(key))
+    }
+
+
+def record(
+    invoice_id: int | None,
+    number: str,
+    actor: str,
+    action: str,
+    changes: dict,
+    note: str = "",
+) -> AuditEvent:
+    """Add an audit entry to the current session (committed with the change)."""
+    event = AuditEvent(
+        invoice_id=invoice_id,
+        invoice_number=number,
+        actor=actor,
+        action=action,
+        changes=changes,
+        note=note,
+    )
+    db.session.add(event)
+    return event

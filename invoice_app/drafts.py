@@ -1,0 +1,192 @@
+"""Creating, editing and deleting draft invoices (only drafts may change).
+
+Amounts are computed here, on the server, with Decimal: each line's amount is
+quantity × unit price rounded half-up to the currency's places, usage cost is
+their sum, and payable is usage cost plus the adjustment (negative for a credit
+or discount).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .database import begin_write
+from .extensions import db
+from .lifecycle import ALLOWED_FROM, _guarded_update, _refusal
+from .models import Client, Invoice, InvoiceLine, Status
+from .money import currency_places
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """A validated draft, as the form hands it over."""
+
+    client_name: str
+    client_email: str
+    billing_period: date
+    currency: str
+    due_date: date | None
+    payment_terms_days: int | None
+    notes: str
+    adjustment: Decimal
+    adjustment_reason: str
+    lines: tuple[LineInput, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Totals:
+    line_amounts: tuple[Decimal, ...]
+    usage_cost: Decimal
+    adjustment: Decimal
+    payable: Decimal
+
+
+def compute_totals(
+    lines: tuple[LineInput, ...] | list[LineInput], currency: str, adjustment: Decimal
+) -> Totals:
+    """Line amounts, usage cost and payable, rounded to the currency's places."""
+    quantum = Decimal(1).scaleb(-currency_places(currency))
+    amounts = tuple(
+        (line.quantity * line.unit_price).quantize(quantum, rounding=ROUND_HALF_UP)
+        for line in lines
+    )
+    usage = sum(amounts, Decimal(0))
+    return Totals(amounts, usage, adjustment, usage + adjustment)
+
+
+def _client_for(data: DraftInput) -> Client:
+    email = data.client_email.strip().lower()
+    client = db.session.scalar(select(Client).where(func.lower(Client.email) == email))
+    if client is None:
+        client = Client(name=data.client_name.strip(), email=email)
+        db.session.add(client)
+    return client
+
+
+def _next_number(period: date) -> str:
+    prefix = f"INV-{period:%Y%m}-"
+    last = db.session.scalar(
+        select(func.max(Invoice.number)).where(Invoice.number.like(f"{prefix}%"))
+    )
+    try:
+        sequence = int(last.removeprefix(prefix)) + 1 if last else 1
+    except ValueError:
+        sequence = 1
+    return f"{prefix}{sequence:06d}"
+
+
+def _apply(invoice: Invoice, data: DraftInput, totals: Totals) -> None:
+    invoice.billing_period = data.billing_period
+    invoice.currency = data.currency
+    invoice.due_date = data.due_date
+    invoice.payment_terms_days = data.payment_terms_days
+    invoice.notes = data.notes
+    invoice.adjustment = data.adjustment
+    invoice.adjustment_reason = data.adjustment_reason
+    invoice.usage_cost = totals.usage_cost
+    invoice.payable = totals.payable
+    invoice.lines = [
+        InvoiceLine(
+            position=i,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=amount,
+        )
+        for i, (line, amount) in enumerate(
+            zip(data.lines, totals.line_amounts, strict=True)
+        )
+    ]
+
+
+def _fields(invoice: Invoice) -> dict:
+    return {
+        "client": invoice.client.email if invoice.client else None,
+        "billing_period": invoice.billing_period,
+        "currency": invoice.currency,
+        "due_date": invoice.due_date,
+        "payment_terms_days": invoice.payment_terms_days,
+        "notes": invoice.notes,
+        "adjustment": invoice.adjustment,
+        "adjustment_reason": invoice.adjustment_reason,
+        "usage_cost": invoice.usage_cost,
+        "payable": invoice.payable,
+        "lines": "; ".join(
+            f"{line.description} × {line.quantity} @ {line.unit_price}"
+            for line in invoice.lines
+        ),
+    }
+
+
+def create_draft(data: DraftInput, actor: str) -> Invoice:
+    """A new DRAFT with the next number for its billing period."""
+    totals = compute_totals(data.lines, data.currency, data.adjustment)
+    for _attempt in range(3):
+        begin_write()
+        invoice = Invoice(
+            number=_next_number(data.billing_period),
+            client=_client_for(data),
+            status=Status.DRAFT.value,
+            amount_paid=Decimal(0),
+        )
+        _apply(invoice, data, totals)
+        db.session.add(invoice)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another admin took the same number at the same moment; take the next.
+            db.session.rollback()
+            continue
+        audit.record(
+            invoice.id,
+            invoice.number,
+            actor,
+            "create",
+            audit.diff({}, _fields(invoice)),
+        )
+        db.session.commit()
+        return invoice
+    raise RuntimeError("could not allocate an invoice number")
+
+
+def update_draft(
+    invoice: Invoice, version: int, data: DraftInput, actor: str, today: date
+) -> Invoice:
+    """Change a DRAFT; refused (409) for other statuses or a stale version."""
+    before = _fields(invoice)
+    totals = compute_totals(data.lines, data.currency, data.adjustment)
+    # Claim the row first (version and status checked), then write the fields.
+    _guarded_update(invoice, "edit", version, today)
+    invoice.client = _client_for(data)
+    _apply(invoice, data, totals)
+    db.session.flush()
+    audit.record(
+        invoice.id, invoice.number, actor, "edit", audit.diff(before, _fields(invoice))
+    )
+    db.session.commit()
+    return invoice
+
+
+def delete_draft(invoice: Invoice, version: int, actor: str, today: date) -> None:
+    """Delete a DRAFT (its audit trail stays, by number)."""
+    if invoice.status not in ALLOWED_FROM["delete"]:
+        raise _refusal(invoice, "delete", today)
+    before = _fields(invoice)
+    _guarded_update(invoice, "delete", version, today)
+    number = invoice.number
+    audit.record(None, number, actor, "delete", audit.diff(before, {}))
+    db.session.delete(invoice)
+    db.session.commit()
