@@ -13,6 +13,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, text
@@ -37,7 +38,13 @@ class FreshContextClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        # Each request is a boundary for the test's own session too: on SQLite a
+        # read transaction keeps its snapshot, and would not see the request's
+        # writes.
+        if has_app_context():
+            db.session.commit()
+        return response
 
 
 @pytest.fixture(scope="session")

@@ -144,13 +144,18 @@ class DraftForm(FlaskForm):
                 f"The due date is before today ({self.today}), the earliest issue date."
             )
 
-    def validate_payment_terms_days(self, field):
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here: Optional() ends each field's own chain when it is empty.
         if (
-            field.data is None
+            self.payment_terms_days.data is None
+            and not self.payment_terms_days.errors
             and self.due_date.data is None
             and not self.due_date.errors
         ):
-            raise ValidationError("Give a due date or payment terms.")
+            self.payment_terms_days.errors = ["Give a due date or payment terms."]
+            valid = False
+        return valid
 
     def validate_adjustment(self, field):
         currency = (self.currency.data or "").strip().upper()
@@ -180,10 +185,11 @@ class DraftForm(FlaskForm):
             adjustment=self.adjustment.parsed,
             adjustment_reason=(self.adjustment_reason.data or "").strip(),
             lines=tuple(
+                # line.form: FormField has a `description` attribute of its own.
                 LineInput(
-                    line.description.data.strip(),
-                    line.quantity.parsed,
-                    line.unit_price.parsed,
+                    line.form.description.data.strip(),
+                    line.form.quantity.parsed,
+                    line.form.unit_price.parsed,
                 )
                 for line in self.lines
             ),

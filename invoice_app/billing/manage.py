@@ -74,14 +74,14 @@ def _preview_totals(form: DraftForm):
     lines = []
     for line in form.lines:
         try:
-            quantity = parse_amount(line.quantity.data or "")
-            unit_price = parse_amount(line.unit_price.data or "")
+            quantity = parse_amount(str(line.form.quantity.data or ""))
+            unit_price = parse_amount(str(line.form.unit_price.data or ""))
         except ValueError:
             continue
         lines.append(drafts.LineInput("", quantity, unit_price))
     currency = (form.currency.data or "USD").strip().upper()
     try:
-        adjustment = parse_amount(form.adjustment.data or "0")
+        adjustment = parse_amount(str(form.adjustment.data or "0"))
         return drafts.compute_totals(lines, currency, adjustment), currency
     except (ValueError, KeyError):
         return None, currency

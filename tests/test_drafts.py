@@ -1,0 +1,214 @@
+"""Draft invoices through the form: create, validate, edit, delete, live totals."""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from invoice_app.extensions import db
+from invoice_app.models import AuditEvent, Client, Invoice
+from tests.conftest import csrf_token
+
+TODAY = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_day():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def admin(client, auth):
+    auth.login("admin")
+    return client
+
+
+def draft_data(client, **overrides):
+    page = client.get("/billing/invoices/new").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token(page),
+        "client_email": "ops@newco.example",
+        "client_name": "NewCo Ltd",
+        "billing_period": "2025-06",
+        "currency": "EUR",
+        "due_date": "2025-08-14",
+        "payment_terms_days": "",
+        "notes": "First invoice",
+        "adjustment": "-10.00",
+        "adjustment_reason": "Welcome credit",
+        "lines-0-description": "Compute (vCPU-hours)",
+        "lines-0-quantity": "100",
+        "lines-0-unit_price": "0.0416",
+        "lines-1-description": "Egress (GB)",
+        "lines-1-quantity": "12.5",
+        "lines-1-unit_price": "0.09",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def error_for(html: str, field_id: str) -> str:
+    match = re.search(rf'id="{field_id}-error">([^<]*)<', html)
+    assert match, f"no message next to {field_id}"
+    return match.group(1)
+
+
+def test_create_draft_computes_amounts_on_the_server(admin):
+    response = admin.post("/billing/invoices/new", data=draft_data(admin))
+    assert response.status_code == 302
+    invoice = db.session.scalar(db.select(Invoice))
+    assert response.location == f"/billing/invoices/{invoice.number}"
+    assert invoice.number == "INV-202506-000001"
+    assert invoice.status == "DRAFT" and invoice.issue_date is None
+    # 100 × 0.0416 = 4.16; 12.5 × 0.09 = 1.125 → 1.13 (half up); -10 adjustment
+    assert [line.amount for line in invoice.lines] == [Decimal("4.16"), Decimal("1.13")]
+    assert invoice.usage_cost == Decimal("5.29")
+    assert invoice.payable == Decimal("-4.71")
+    assert invoice.client.name == "NewCo Ltd"
+    html = admin.get(response.location).get_data(as_text=True)
+    assert "Draft INV-202506-000001 created." in html
+    assert "Welcome credit" in html
+    (event,) = db.session.scalars(db.select(AuditEvent)).all()
+    assert event.action == "create" and event.changes["payable"] == [None, "-4.71"]
+
+
+def test_existing_client_is_picked_by_email(admin, make_invoice):
+    make_invoice(client_name="Acme Analytics", client_email="acme@example.test")
+    data = draft_data(admin, client_email="ACME@example.test", client_name="")
+    assert admin.post("/billing/invoices/new", data=data).status_code == 302
+    assert db.session.scalar(db.select(db.func.count()).select_from(Client)) == 1
+
+
+@pytest.mark.parametrize(
+    "amount", ["12.345", "NaN", "Infinity", "sNaN", "1e3", "1,000.00", "0x10", "-"]
+)
+def test_bad_amounts_get_a_message_next_to_the_field(admin, amount):
+    data = draft_data(admin, **{"lines-0-unit_price": "1.5", "adjustment": amount})
+    data["lines-1-quantity"] = amount if amount != "12.345" else "12.34567"
+    response = admin.post("/billing/invoices/new", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert error_for(html, "adjustment")
+    assert error_for(html, "lines-1-quantity")
+    assert "The draft was not saved" in html
+    assert db.session.scalar(db.select(db.func.count()).select_from(Invoice)) == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"due_date": "2024-02-30"}, "due_date", "Not a valid date"),
+        ({"due_date": "2025-07-01"}, "due_date", "before today"),
+        (
+            {"due_date": "", "payment_terms_days": ""},
+            "payment_terms_days",
+            "due date or",
+        ),
+        ({"payment_terms_days": "400"}, "payment_terms_days", "0 to 365"),
+        ({"billing_period": "2025-13"}, "billing_period", "month like 2025-05"),
+        ({"currency": "EURO"}, "currency", "not an ISO 4217"),
+        ({"client_email": "not-an-email"}, "client_email", "e-mail address"),
+        ({"client_name": ""}, "client_email", "enter a client name"),
+        ({"adjustment_reason": ""}, "adjustment_reason", "Say why"),
+        ({"lines-0-description": ""}, "lines-0-description", "Describe the line"),
+        ({"lines-0-quantity": "0"}, "lines-0-quantity", "above zero"),
+        ({"lines-0-unit_price": "-1"}, "lines-0-unit_price", "cannot be negative"),
+        ({"currency": "JPY", "adjustment": "-10.50"}, "adjustment", "JPY allows"),
+    ],
+)
+def test_draft_validation_messages(admin, overrides, field, message):
+    response = admin.post("/billing/invoices/new", data=draft_data(admin, **overrides))
+    assert response.status_code == 400
+    assert message in error_for(response.get_data(as_text=True), field)
+
+
+def test_edit_draft_keeps_the_version_and_audits_the_change(admin):
+    admin.post("/billing/invoices/new", data=draft_data(admin))
+    invoice = db.session.scalar(db.select(Invoice))
+    form = admin.get(f"/billing/invoices/{invoice.number}/edit").get_data(as_text=True)
+    assert 'name="version" type="hidden" value="1"' in form
+    assert 'value="2025-06"' in form and 'value="0.0416"' in form
+    data = draft_data(admin, version="1", notes="Updated", adjustment="0")
+    data.pop("lines-1-description")
+    data.pop("lines-1-quantity")
+    data.pop("lines-1-unit_price")
+    response = admin.post(f"/billing/invoices/{invoice.number}/edit", data=data)
+    assert response.status_code == 302
+    db.session.commit()
+    invoice = db.session.get(Invoice, invoice.id)
+    assert (invoice.version, invoice.notes, invoice.payable) == (
+        2,
+        "Updated",
+        Decimal("4.16"),
+    )
+    event = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "edit")
+    ).one()
+    assert event.changes["notes"] == ["First invoice", "Updated"]
+    assert event.changes["payable"] == ["-4.71", "4.16"]
+    # The same form sent again carries the old version: a conflict, nothing lost.
+    stale = admin.post(f"/billing/invoices/{invoice.number}/edit", data=data)
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.get_data(as_text=True)
+
+
+def test_only_drafts_can_be_edited_or_deleted(admin, make_invoice):
+    issued = make_invoice(status="DUE")
+    assert admin.get(f"/billing/invoices/{issued.number}/edit").status_code == 409
+    response = admin.post(
+        f"/billing/invoices/{issued.number}/edit",
+        data=draft_data(admin, version=str(issued.version)),
+    )
+    assert response.status_code == 409
+    response = admin.post(
+        f"/billing/invoices/{issued.number}/delete",
+        data={"csrf_token": draft_data(admin)["csrf_token"], "version": issued.version},
+    )  # fmt: skip
+    assert response.status_code == 409
+    assert "it cannot be deleted" in response.get_data(as_text=True)
+
+
+def test_delete_draft_keeps_its_audit_trail(admin):
+    admin.post("/billing/invoices/new", data=draft_data(admin))
+    invoice = db.session.scalar(db.select(Invoice))
+    number = invoice.number
+    response = admin.post(
+        f"/billing/invoices/{number}/delete",
+        data={"csrf_token": draft_data(admin)["csrf_token"], "version": "1"},
+    )
+    assert response.location == "/billing/invoices"
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Invoice)) == 0
+    actions = db.session.scalars(
+        db.select(AuditEvent.action).where(AuditEvent.invoice_number == number)
+    ).all()
+    assert sorted(actions) == ["create", "delete"]
+
+
+def test_lines_are_added_and_removed_in_place(admin):
+    data = draft_data(admin)
+    html = admin.post(
+        "/billing/invoices/draft/lines", data={**data, "add_line": "1"}
+    ).get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="draft-lines"')
+    assert 'name="lines-2-description"' in html
+    html = admin.post(
+        "/billing/invoices/draft/lines", data={**data, "remove_line": "0"}
+    ).get_data(as_text=True)
+    assert 'name="lines-1-description"' not in html
+    assert 'value="Egress (GB)"' in html and "Compute" not in html
+
+
+def test_live_totals_are_computed_on_the_server(admin):
+    html = admin.post(
+        "/billing/invoices/draft/totals", data=draft_data(admin)
+    ).get_data(as_text=True)
+    assert "€5.29" in html and "-€10.00" in html and "-€4.71" in html
+    html = admin.post(
+        "/billing/invoices/draft/totals",
+        data=draft_data(admin, **{"lines-0-quantity": "abc"}),
+    ).get_data(as_text=True)
+    assert "€1.13" in html
