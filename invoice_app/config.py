@@ -96,6 +96,8 @@ def load_config(instance_path: Path) -> dict:
         "LOCALE": os.environ.get("LOCALE", "en_US"),
         "PER_PAGE_DEFAULT": 25,
         "PER_PAGE_MAX": 200,
+        # Most invoices one bulk action (or "all that match") may change at once.
+        "BULK_MAX": _int("BULK_MAX", 5000),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "None" if cross_site else "Lax",
         "SESSION_COOKIE_SECURE": cross_site or not development,

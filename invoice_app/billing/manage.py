@@ -6,6 +6,7 @@ from collections import namedtuple
 
 from flask import (
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -15,7 +16,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from .. import drafts, lifecycle
+from .. import bulk, drafts, lifecycle
 from ..auth.roles import admin_required
 from ..clock import today
 from ..extensions import db
@@ -26,7 +27,7 @@ from ..money import parse_amount, to_places
 from ..queries import status_counts, totals
 from . import bp
 from .forms import COMMON_CURRENCIES, CancelForm, DraftForm, PaymentForm, VersionForm
-from .rendering import wants_fragment
+from .rendering import list_url, render_invoices, table_context, wants_fragment
 
 Row = namedtuple("Row", "Invoice Client effective_status")
 
@@ -308,3 +309,44 @@ def invalid_change(error: InvalidChange):
 
 
 _Http = namedtuple("_Http", "code name description")
+
+
+def selected_numbers(form, filters) -> list[str]:
+    """The ticked invoices, or every invoice the filters match."""
+    limit = current_app.config["BULK_MAX"]
+    if form.get("all_matching") == "1":
+        numbers = bulk.matching_numbers(filters, today(), limit + 1)
+    else:
+        numbers = list(dict.fromkeys(form.getlist("numbers")))
+    if not numbers:
+        abort(422, "Select at least one invoice, or all that match the filters.")
+    if len(numbers) > limit:
+        abort(
+            422,
+            f"That is more than {limit:,} invoices at once; narrow the filters first.",
+        )
+    return numbers
+
+
+@bp.post("/invoices/bulk")
+@admin_required
+def bulk_action():
+    """Issue or cancel the selected invoices; report each that could not change."""
+    filters = parse_filters(request.form)
+    action = request.form.get("action")
+    if action not in {"issue", "cancel"}:
+        abort(422, "Choose Issue or Cancel.")
+    reason = (request.form.get("reason") or "").strip()
+    if action == "cancel" and not reason:
+        abort(422, "Give one reason for cancelling the selected invoices.")
+    numbers = selected_numbers(request.form, filters)
+    result = bulk.apply(action, numbers, current_user.email, today(), reason)
+    if not wants_fragment():
+        flash(result.summary)
+        for number, why in result.failed:
+            flash(f"{number}: {why}")
+        return redirect(list_url(filters))
+    context = table_context(filters)
+    body, status, headers = render_invoices(context)
+    report = render_template("billing/_bulk_report.html", result=result)
+    return body + report, status, headers

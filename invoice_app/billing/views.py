@@ -24,7 +24,12 @@ def billing_context() -> dict:
         "today": today(),
         "can_manage": current_user.is_authenticated and current_user.is_admin,
         "allowed_actions": allowed_actions,
+        # (endpoint, label) of the downloads offered for a selection.
+        "bulk_downloads": BULK_DOWNLOADS,
     }
+
+
+BULK_DOWNLOADS: list[tuple[str, str]] = []
 
 
 @bp.app_errorhandler(InvalidFilters)

@@ -1,0 +1,103 @@
+"""Bulk issue and cancel: each invoice on its own, with a report of what failed."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from invoice_app.extensions import db
+from invoice_app.models import Invoice
+from tests.conftest import csrf_token
+
+TODAY = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_day():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def invoices(make_invoice):
+    made = {}
+    for number, status in [
+        ("D1", "DRAFT"),
+        ("D2", "DRAFT"),
+        ("U1", "DUE"),
+        ("P1", "PAID"),
+    ]:
+        made[number] = make_invoice(
+            number=number,
+            status=status,
+            issue_date=None if status == "DRAFT" else date(2025, 7, 1),
+            due_date=date(2025, 7, 31),
+        )
+    return made
+
+
+def statuses():
+    db.session.commit()
+    return dict(db.session.execute(db.select(Invoice.number, Invoice.status)).all())
+
+
+def post_bulk(client, htmx=False, **data):
+    page = client.get("/billing/invoices").get_data(as_text=True)
+    fields = {"csrf_token": csrf_token(page), **data}
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post("/billing/invoices/bulk", data=fields, headers=headers)
+
+
+def test_bulk_issue_reports_each_that_could_not_change(client, auth, invoices):
+    auth.login("admin")
+    response = post_bulk(
+        client, htmx=True, action="issue", numbers=["D1", "D2", "U1", "P1", "NOPE"]
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Issue: 2 of 5 invoices changed." in html
+    assert (
+        '<span class="strong">U1</span>: Invoice U1 is DUE: it cannot be issued' in html
+    )
+    assert "P1</span>: Invoice P1 is PAID" in html
+    assert "NOPE</span>: There is no invoice NOPE." in html
+    assert 'id="invoice-results"' in html  # the table is refreshed too
+    assert statuses() == {"D1": "DUE", "D2": "DUE", "U1": "DUE", "P1": "PAID"}
+
+
+def test_bulk_cancel_all_that_match_the_filters(client, auth, invoices):
+    auth.login("admin")
+    response = post_bulk(
+        client, action="cancel", all_matching="1", status="DRAFT", reason="Duplicates"
+    )
+    assert response.status_code == 302
+    assert response.location == "/billing/invoices?status=DRAFT"
+    assert statuses() == {"D1": "CANCEL", "D2": "CANCEL", "U1": "DUE", "P1": "PAID"}
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Cancel: 2 of 2 invoices changed." in page
+
+
+def test_bulk_cancel_needs_one_reason(client, auth, invoices):
+    auth.login("admin")
+    response = post_bulk(client, htmx=True, action="cancel", numbers=["D1"])
+    assert response.status_code == 422
+    assert "Give one reason" in response.get_data(as_text=True)
+    assert statuses()["D1"] == "DRAFT"
+
+
+def test_bulk_needs_a_selection_and_has_a_ceiling(app, client, auth, invoices):
+    auth.login("admin")
+    response = post_bulk(client, action="issue")
+    assert response.status_code == 422
+    app.config["BULK_MAX"] = 1
+    response = post_bulk(client, action="issue", all_matching="1")
+    assert response.status_code == 422
+    assert "more than 1 invoices at once" in response.get_data(as_text=True)
+    assert statuses()["D1"] == "DRAFT"
+
+
+def test_staff_cannot_bulk_change(client, auth, invoices):
+    auth.login("staff")
+    response = post_bulk(client, action="issue", numbers=["D1"])
+    assert response.status_code == 403
+    assert statuses()["D1"] == "DRAFT"
