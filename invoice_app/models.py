@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -117,8 +118,8 @@ class Invoice(db.Model):
 
     @property
     def balance_due(self) -> Decimal:
-        """What is still to be paid (nothing on drafts or cancelled invoices)."""
-        if self.status in (Status.DRAFT, Status.CANCEL):
+        """What is still to be paid (nothing on drafts, paid or cancelled ones)."""
+        if self.status in (Status.DRAFT, Status.CANCEL, Status.PAID):
             return Decimal(0)
         return self.payable - (self.amount_paid or Decimal(0))
 
@@ -224,20 +225,35 @@ class User(UserMixin, db.Model):
 
 @event.listens_for(Session, "before_flush")
 def _refresh_search_text(session: Session, flush_context, instances) -> None:
-    """Keep Invoice.search_text in step with every field it copies."""
+    """Keep Invoice.search_text in step with every field it copies.
+
+    Only what changed a searched field is recomputed: a status change or a new
+    invoice for an existing client must not reload that client's other invoices.
+    """
     touched: set[Invoice] = set()
-    for obj in list(session.new) + list(session.dirty):
+    deleted = set(session.deleted)
+    for obj in session.new:
         if isinstance(obj, Invoice):
             touched.add(obj)
         elif isinstance(obj, InvoiceLine) and obj.invoice is not None:
             touched.add(obj.invoice)
-        elif isinstance(obj, Client) and obj in session.dirty:
+    for obj in session.dirty:
+        if isinstance(obj, Invoice) and _changed(obj, "number", "notes", "client"):
+            touched.add(obj)
+        elif isinstance(obj, InvoiceLine) and _changed(obj, "description"):
+            touched.add(obj.invoice)
+        elif isinstance(obj, Client) and _changed(obj, "name", "email"):
             touched.update(obj.invoices)
-    for obj in session.deleted:
+    for obj in deleted:
         if isinstance(obj, InvoiceLine) and obj.invoice is not None:
             touched.add(obj.invoice)
     for invoice in touched:
-        if invoice not in session.deleted:
+        if invoice is not None and invoice not in deleted:
             text = invoice.compute_search_text()
             if invoice.search_text != text:
                 invoice.search_text = text
+
+
+def _changed(obj, *names: str) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
