@@ -9,6 +9,12 @@ from werkzeug.exceptions import HTTPException
 def _handle(error: HTTPException):
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return jsonify(error=error.description), error.code
+    if request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    ):
+        # htmx shows this text above the table (app.js) and keeps the table.
+        headers = {"Content-Type": "text/plain; charset=utf-8", "Vary": "HX-Request"}
+        return error.description, error.code, headers
     return render_template("errors/error.html", error=error), error.code
 
 

@@ -210,3 +210,14 @@ def test_requests_are_logged_without_secrets(client, auth):
     assert isinstance(last["duration_ms"], float)
     text = "\n".join(capture.lines)
     assert "staff-password" not in text and "secret-search" not in text
+
+
+def test_htmx_errors_are_plain_messages_for_the_alert(client, auth):
+    auth.login("staff")
+    response = client.get("/billing/invoices/NOPE", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/plain"
+    assert response.get_data(as_text=True) == "There is no invoice NOPE."
+    response = client.get("/billing/invoices/new", headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert response.get_data(as_text=True) == "Only a billing admin may do this."

@@ -34,6 +34,81 @@
     htmx.trigger(form, "submit");
   });
 
+  // The status options are swapped out of band so their counts follow the other
+  // filters. Inserting them next to the old ones leaves the browser showing the
+  // wrong option, and a response that lands after a newer choice must not undo
+  // it: the select keeps the value the user picked.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.tagName === "SELECT") event.detail.keptValue = target.value;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    var value = event.detail.keptValue;
+    if (value === undefined || !target || target.tagName !== "SELECT") return;
+    Array.prototype.forEach.call(target.options, function (option) {
+      option.selected = option.value === value;
+    });
+  });
+
+  // Typing in the search box already asks for the table (debounced); the
+  // "change" the box fires when it loses focus would only repeat that request,
+  // and race with the one of the control the user moves to.
+  document.addEventListener("htmx:confirm", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    if (trigger && trigger.type === "change" && trigger.target.id === "q") {
+      event.preventDefault();
+    }
+  });
+
+  // A request that leaves the URL as it is ("Apply" with nothing changed,
+  // choosing a date field before any date) replaces the history entry, so Back
+  // always goes to the previous view rather than to the same one again.
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var update = event.detail.history;
+    if (!update || update.type !== "push") return;
+    var target = new URL(update.path, window.location.href);
+    if (target.href === window.location.href) update.type = "replace";
+  });
+
+  // Messages about bad filters arrive out of band; mark their controls invalid
+  // and described by the message, as the full page does.
+  function markInvalidControls() {
+    var form = filterForm();
+    if (!form) return;
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (!control.id || control.type === "hidden") return;
+      var messageId = control.id + "-error";
+      if (document.getElementById(messageId)) {
+        control.setAttribute("aria-invalid", "true");
+        control.setAttribute("aria-describedby", messageId);
+      } else if (control.getAttribute("aria-describedby") === messageId) {
+        control.removeAttribute("aria-invalid");
+        control.removeAttribute("aria-describedby");
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", markInvalidControls);
+
+  // Keyboard users keep their place when the table is replaced: htmx refocuses
+  // the control with the same id; when that control is gone (Next on the last
+  // page), focus goes to the pager instead of falling back to the page top.
+  var focusWasInResults = false;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    focusWasInResults = Boolean(
+      target && target.id === "invoice-results" && target.contains(document.activeElement)
+    );
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusWasInResults) return;
+    focusWasInResults = false;
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
+    var fallback = document.querySelector("#invoice-results .pager a, #per_page");
+    if (fallback) fallback.focus();
+  });
+
   // An htmx request that fails shows a message above the table; the table keeps
   // its last good content.
   function showAlert(text) {
@@ -42,9 +117,16 @@
     box.textContent = text;
     box.hidden = !text;
   }
+  // The server answers htmx requests that fail with a plain-text reason (a
+  // conflict, a refused transition, a missing right); show it as it is.
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
-    showAlert("The request failed (" + xhr.status + " " + xhr.statusText + "). Please try again.");
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.indexOf("text/plain") === 0 && xhr.responseText) {
+      showAlert(xhr.responseText);
+    } else {
+      showAlert("The request failed (" + xhr.status + " " + xhr.statusText + "). Please try again.");
+    }
   });
   document.addEventListener("htmx:sendError", function () {
     showAlert("The server could not be reached. Check your connection and try again.");
