@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import count
 
 import pytest
+import time_machine
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -26,6 +27,8 @@ from invoice_app.extensions import db  # noqa: E402
 from invoice_app.models import Client, Invoice, InvoiceLine, Role, User  # noqa: E402
 
 PASSWORDS = {"admin": "admin-password-1", "staff": "staff-password-1"}
+# The day lifecycle tests run on (frozen_day), so dates in them are exact.
+TODAY = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)
 
 
 class FreshContextClient(FlaskClient):
@@ -158,6 +161,20 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def admin(client, auth):
+    """The test client, signed in as a billing admin."""
+    auth.login("admin")
+    return client
+
+
+@pytest.fixture
+def frozen_day():
+    """Freeze the clock at TODAY (sign in after this, or the session looks future)."""
+    with time_machine.travel(TODAY, tick=False):
+        yield
 
 
 _numbers = count(1)

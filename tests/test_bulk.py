@@ -1,21 +1,15 @@
 """Bulk issue and cancel: each invoice on its own, with a report of what failed."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-import time_machine
 
 from invoice_app.extensions import db
 from invoice_app.models import Invoice
 from tests.conftest import csrf_token
 
-TODAY = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_day():
-    with time_machine.travel(TODAY, tick=False):
-        yield
+# Every test here runs on 2025-07-15 (tests/conftest.py: frozen_day).
+pytestmark = pytest.mark.usefixtures("frozen_day")
 
 
 @pytest.fixture

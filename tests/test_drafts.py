@@ -1,29 +1,16 @@
 """Draft invoices through the form: create, validate, edit, delete, live totals."""
 
 import re
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from invoice_app.extensions import db
 from invoice_app.models import AuditEvent, Client, Invoice
 from tests.conftest import csrf_token
 
-TODAY = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_day():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def admin(client, auth):
-    auth.login("admin")
-    return client
+# Every test here runs on 2025-07-15 (tests/conftest.py: frozen_day).
+pytestmark = pytest.mark.usefixtures("frozen_day")
 
 
 def draft_data(client, **overrides):

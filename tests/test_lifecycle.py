@@ -1,29 +1,17 @@
 """The invoice lifecycle over HTTP: roles, transitions, payments, conflicts, audit."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from invoice_app.extensions import db
 from invoice_app.models import AuditEvent, Invoice, Payment
 from tests.conftest import Auth, csrf_token
 
-TODAY = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_day():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def admin(client, auth):
-    auth.login("admin")
-    return client
+# Every test here runs on 2025-07-15 (tests/conftest.py: frozen_day).
+pytestmark = pytest.mark.usefixtures("frozen_day")
 
 
 def token(client) -> str:
