@@ -98,6 +98,15 @@ def load_config(instance_path: Path) -> dict:
         "PER_PAGE_MAX": 200,
         # Most invoices one bulk action (or "all that match") may change at once.
         "BULK_MAX": _int("BULK_MAX", 5000),
+        # Printed on invoice documents (exports/settings.py checks the logo path).
+        "ISSUER_NAME": os.environ.get("ISSUER_NAME", "Cloud Management Portal"),
+        # Lines split by newlines, or by a literal \n in an env file.
+        "ISSUER_ADDRESS": os.environ.get("ISSUER_ADDRESS", ""),
+        "ISSUER_TAX_ID": os.environ.get("ISSUER_TAX_ID", ""),
+        "ISSUER_LOGO": os.environ.get("ISSUER_LOGO", ""),  # relative to static/
+        # Longer PDF lists are refused (XLSX is suggested); renders are bounded.
+        "PDF_MAX_ROWS": _int("PDF_MAX_ROWS", 2000),
+        "PDF_RENDER_TIMEOUT": _int("PDF_RENDER_TIMEOUT", 30),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "None" if cross_site else "Lax",
         "SESSION_COOKIE_SECURE": cross_site or not development,

@@ -1,0 +1,350 @@
+"""Benchmark the exports: XLSX of N invoices against a bare openpyxl floor, PDFs.
+
+    .venv/bin/python benchmarks/exports.py                  # 100,000 invoices
+    .venv/bin/python benchmarks/exports.py --invoices 20000
+    DATABASE_URL=postgresql://... .venv/bin/python benchmarks/exports.py
+
+Seeds N demo invoices into a fresh SQLite file (or DATABASE_URL, whose tables are
+emptied first), then measures each case in a process of its own, so that peak
+memory (ru_maxrss) belongs to that case alone:
+
+- XLSX of every invoice and of a tenth of them, through the Flask view (query,
+  rows, workbook, zip stream): seconds, rows per second, time to first byte, peak
+  RSS and its growth over the process before the request;
+- the floor: the same rows, already in memory as plain tuples, written straight
+  to a write-only openpyxl workbook with no database or Flask; and the ratio;
+- PDF lists of 100, 1,000 and 2,000 rows, and one invoice PDF: seconds, memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# A throwaway user in a throwaway database; the children inherit the password.
+PASSWORD = os.environ.setdefault("BENCHMARK_PASSWORD", secrets.token_urlsafe(16))
+EMAIL = "bench@example.test"
+PDF_SIZES = (100, 1000, 2000)
+
+
+def _tag(size: int) -> str:
+    # Brackets keep [pdf100] from matching inside [pdf1000].
+    return f"[pdf{size}]"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak() -> None:
+    """Start peak RSS afresh (Linux 4.0+), so earlier work does not count."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+def peak_mb() -> float:
+    """Peak RSS since reset_peak() (VmHWM), or over the process's life."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_app():
+    os.environ.setdefault("SECRET_KEY", "benchmark")
+    os.environ.setdefault("APP_ENV", "test")
+    from invoice_app import create_app
+
+    return create_app(
+        {
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+
+
+# Seeding ---------------------------------------------------------------------
+
+
+def seed(count: int) -> None:
+    """Empty the database, bulk-insert count demo invoices, tag the PDF subsets."""
+    from flask_migrate import upgrade
+    from sqlalchemy import MetaData, text
+
+    from invoice_app.demo import seed_invoices
+    from invoice_app.extensions import db
+    from invoice_app.models import Role, User
+
+    app = make_app()
+    with app.app_context():
+        meta = MetaData()
+        meta.reflect(db.engine)
+        meta.drop_all(db.engine)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        user = User(email=EMAIL, role=Role.STAFF.value)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        started = time.perf_counter()
+        seed_invoices(count, date.today())
+        # Searchable tags pick the PDF lists' rows and a tenth of all for XLSX.
+        # search_text is updated like any write, so the database's search index
+        # (triggers) follows.
+        subsets = [
+            (_tag(n), f"id IN (SELECT id FROM invoice ORDER BY id LIMIT {n})")
+            for n in PDF_SIZES
+        ]
+        subsets.append(("[tenth]", "id % 10 = 0"))
+        for tag, where in subsets:
+            db.session.execute(
+                text(
+                    "UPDATE invoice SET notes = notes || :tag, "
+                    f"search_text = search_text || :tag WHERE {where}"
+                ),
+                {"tag": f" {tag}"},
+            )
+        db.session.commit()
+        print(f"seeded {count:,} invoices in {time.perf_counter() - started:.1f} s")
+
+
+# Measurements (each in its own process) ---------------------------------------
+
+
+def _client(app):
+    client = app.test_client()
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def measure_xlsx(query: str) -> dict:
+    import openpyxl
+
+    app = make_app()
+    with app.app_context(), tempfile.TemporaryFile() as out:
+        client = _client(app)
+        # Warm up (imports, first query) so growth is what the rows cost.
+        client.get("/billing/invoices/export.xlsx?q=[no-such-invoice]").close()
+        reset_peak()
+        base = rss_mb()
+        started = time.perf_counter()
+        response = client.get(f"/billing/invoices/export.xlsx?{query}", buffered=False)
+        first = None
+        for chunk in response.response:
+            if first is None:
+                first = time.perf_counter() - started
+            out.write(chunk)
+        response.close()
+        seconds = time.perf_counter() - started
+        peak = peak_mb()
+        # Counted after the clock stops: the file has as many rows as this says.
+        out.seek(0)
+        sheet = openpyxl.load_workbook(out, read_only=True)["Invoices"]
+        rows = sum(1 for _ in sheet.iter_rows(min_row=2, max_col=1))
+        size = out.tell()
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "first_byte": first,
+        "bytes": size,
+        "peak_mb": peak,
+        "growth_mb": peak - base,
+    }
+
+
+def measure_floor(query: str) -> dict:
+    """The same rows as plain tuples, written with bare write-only openpyxl."""
+    from urllib.parse import parse_qsl
+
+    from openpyxl import Workbook
+    from werkzeug.datastructures import MultiDict
+
+    from invoice_app.clock import today
+    from invoice_app.extensions import db
+    from invoice_app.filters import parse_filters
+    from invoice_app.queries import invoice_query
+
+    app = make_app()
+    with app.app_context():
+        filters = parse_filters(MultiDict(parse_qsl(query)))
+        rows = [
+            (
+                r.Invoice.number,
+                r.Client.name,
+                r.Client.email,
+                r.Invoice.billing_period,
+                r.Invoice.currency,
+                r.Invoice.usage_cost,
+                r.Invoice.payable,
+                r.Invoice.issue_date,
+                r.Invoice.due_date,
+                r.effective_status,
+                r.Invoice.paid_date,
+            )
+            for r in db.session.execute(invoice_query(filters, today()))
+        ]
+        db.session.remove()
+    warm_up = Workbook(write_only=True)
+    warm_up.create_sheet().append([1, "a", date.today()])
+    with tempfile.TemporaryFile() as out:
+        warm_up.save(out)
+    reset_peak()
+    base = rss_mb()
+    started = time.perf_counter()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Invoices")
+    for row in rows:
+        sheet.append(row)
+    with tempfile.TemporaryFile() as out:
+        book.save(out)
+    seconds = time.perf_counter() - started
+    return {
+        "rows": len(rows),
+        "seconds": seconds,
+        "peak_mb": peak_mb(),
+        "growth_mb": max(0.0, peak_mb() - base),
+    }
+
+
+def measure_pdf(path: str) -> dict:
+    import io
+
+    from pypdf import PdfReader
+
+    app = make_app()
+    with app.app_context():
+        client = _client(app)
+        # Warm up: a worker has imported xhtml2pdf and parsed the fonts already.
+        client.get("/billing/invoices/export.pdf?q=[no-such-invoice]")
+        reset_peak()
+        base = rss_mb()
+        started = time.perf_counter()
+        cpu = time.process_time()
+        response = client.get(path)
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        pages = len(PdfReader(io.BytesIO(response.get_data())).pages)
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "pages": pages,
+        "peak_mb": peak_mb(),
+        "growth_mb": peak_mb() - base,
+    }
+
+
+def run_child(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--measure", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
+    if result.returncode:
+        sys.exit(f"measuring {args} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.measure:
+        kind, target = args.measure
+        measure = {"xlsx": measure_xlsx, "floor": measure_floor, "pdf": measure_pdf}
+        print(json.dumps(measure[kind](target)))
+        return
+
+    workdir = tempfile.mkdtemp(prefix="invoice-bench-")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
+    print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}")
+    seed(args.invoices)
+
+    table("XLSX", "rows", "seconds", "rows/s", "1st byte s", "peak MB", "growth MB")
+    xlsx = {}
+    for label, query in (("every invoice", ""), ("a tenth of them", "q=[tenth]")):
+        r = xlsx[label] = run_child("xlsx", query)
+        rate = r["rows"] / r["seconds"]
+        table(
+            label,
+            f"{r['rows']:,}",
+            f"{r['seconds']:.2f}",
+            f"{rate:,.0f}",
+            f"{r['first_byte']:.2f}",
+            f"{r['peak_mb']:.0f}",
+            f"{r['growth_mb']:.1f}",
+        )
+    r = run_child("floor", "")
+    rate = r["rows"] / r["seconds"]
+    table(
+        "floor: bare openpyxl",
+        f"{r['rows']:,}",
+        f"{r['seconds']:.2f}",
+        f"{rate:,.0f}",
+        "",
+        f"{r['peak_mb']:.0f}",
+        f"{r['growth_mb']:.1f}",
+    )
+    ratio = xlsx["every invoice"]["seconds"] / r["seconds"]
+    print(f"export / floor: {ratio:.2f} times the floor's time")
+
+    table("PDF", "seconds", "cpu s", "pages", "peak MB", "growth MB")
+    cases = [
+        (f"list of {n:,} rows", f"/billing/invoices/export.pdf?q={_tag(n)}")
+        for n in PDF_SIZES
+    ]
+    cases.append(("one invoice", f"/billing/invoices/{_invoice_with_lines()}.pdf"))
+    for label, path in cases:
+        r = run_child("pdf", path)
+        table(
+            label,
+            f"{r['seconds']:.2f}",
+            f"{r['cpu_seconds']:.2f}",
+            str(r["pages"]),
+            f"{r['peak_mb']:.0f}",
+            f"{r['growth_mb']:.1f}",
+        )
+
+
+def table(label: str, *cells: str) -> None:
+    """One line of a results table: a label, then right-aligned cells."""
+    print(f"{label:<22}" + "".join(f"{cell:>12}" for cell in cells))
+
+
+def _invoice_with_lines() -> str:
+    from sqlalchemy import select
+
+    from invoice_app.extensions import db
+    from invoice_app.models import Invoice, InvoiceLine
+
+    with make_app().app_context():
+        return db.session.scalar(select(Invoice.number).join(InvoiceLine).limit(1))
+
+
+if __name__ == "__main__":
+    main()

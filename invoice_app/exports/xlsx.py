@@ -1,0 +1,288 @@
+"""The filtered invoice list as an XLSX workbook, streamed as it is written.
+
+Memory stays flat however many rows match: openpyxl's write-only worksheet turns
+each row into XML straight away, and that XML goes into a zip entry whose
+compressed bytes are handed to the caller every few hundred rows, so the download
+starts with the first rows and nothing (not even a temporary file) grows with the
+row count. Zip entries of unknown size carry data descriptors, which Excel,
+LibreOffice and openpyxl read; one entry holds up to 2 GiB of sheet XML (about
+five million rows).
+
+Cells that hold user data (invoice number, client name and e-mail, the search
+text) are always text, never formulas (OWASP, "CSV injection"): a value that
+starts with a formula trigger keeps its exact text and is marked with Excel's
+quote prefix, which is what typing a leading apostrophe does, so it stays text
+when someone edits the cell too. Characters XML cannot hold are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.writer.excel import ExcelWriter
+
+from ..money import currency_places
+from .summary import ExportContext, RunningTotals
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# (header, width in characters) of the Invoices sheet, in column order.
+COLUMNS = (
+    ("Invoice number", 20),
+    ("Client name", 34),
+    ("Client email", 32),
+    ("Billing period", 13),
+    ("Currency", 9),
+    ("Usage cost", 16),
+    ("Payable", 16),
+    ("Issue date", 12),
+    ("Due date", 12),
+    ("Status", 11),
+    ("Paid date", 12),
+)
+DATE_FORMAT = "yyyy-mm-dd"
+PERIOD_FORMAT = "yyyy-mm"
+# Spreadsheet apps (Excel, LibreOffice, Google Sheets) treat text starting with one
+# of these as a formula when it is typed, pasted or edited. The full-width forms
+# count too in East Asian input modes.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="E4E7EB")
+# Rows between two hand-overs of compressed bytes to the response.
+FLUSH_EVERY = 500
+
+
+def clean_text(value: str | None) -> str:
+    """Text without the control characters an XLSX cannot hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value or "")
+
+
+def needs_quote_prefix(text: str) -> bool:
+    """Would a spreadsheet read this text as a formula or an error value?"""
+    return bool(text) and (text[0] in FORMULA_TRIGGERS or text in ERROR_CODES)
+
+
+def amount_format(currency: str) -> str:
+    """An Excel number format for amounts in a currency: '#,##0.00 "EUR"'."""
+    places = currency_places(currency)
+    code = re.sub(r"[^A-Z]", "", currency.upper())
+    return ("#,##0." + "0" * places if places else "#,##0") + f' "{code}"'
+
+
+class _CellMaker:
+    """Builds row values for one worksheet, reusing one styled cell per column.
+
+    A write-only worksheet writes a row as soon as it is appended, so a styled
+    cell can be filled again for the next row instead of being made anew.
+    """
+
+    def __init__(self, sheet):
+        self.sheet = sheet
+        self._cells: dict[tuple, object] = {}
+
+    def _cell(self, key: tuple, **style):
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = WriteOnlyCell(self.sheet)
+            for name, value in style.items():
+                setattr(cell, name, value)
+        return cell
+
+    def text(self, column: int, value: str | None):
+        """User data as inert text; a formula trigger gets the quote prefix."""
+        text = clean_text(value)
+        if not needs_quote_prefix(text):
+            return text
+        cell = self._cell(("text", column), quotePrefix=True)
+        cell.value = text
+        cell.data_type = "s"  # never "f" (formula) or "e" (error value)
+        return cell
+
+    def date(self, column: int, value: date | None, number_format: str = DATE_FORMAT):
+        if value is None:
+            return None
+        cell = self._cell(("date", column), number_format=number_format)
+        cell.value = value
+        return cell
+
+    def amount(self, column: int, value: Decimal, currency: str):
+        # Decimal goes into the XML as its exact digits; Excel holds it as a double
+        # (15 significant digits), which every amount up to 10**13 fits.
+        cell = self._cell(
+            ("amount", column, currency), number_format=amount_format(currency)
+        )
+        cell.value = value
+        return cell
+
+    def header(self, column: int, title: str):
+        cell = WriteOnlyCell(self.sheet, title)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(vertical="center")
+        return cell
+
+
+def invoice_values(cells: _CellMaker, row) -> list:
+    """One invoice_query() row as the Invoices sheet's cells, in COLUMNS order."""
+    invoice, client = row.Invoice, row.Client
+    currency = invoice.currency
+    return [
+        cells.text(1, invoice.number),
+        cells.text(2, client.name),
+        cells.text(3, client.email),
+        cells.date(4, invoice.billing_period, PERIOD_FORMAT),
+        clean_text(currency),
+        cells.amount(6, invoice.usage_cost, currency),
+        cells.amount(7, invoice.payable, currency),
+        cells.date(8, invoice.issue_date),
+        cells.date(9, invoice.due_date),
+        row.effective_status,
+        cells.date(11, invoice.paid_date),
+    ]
+
+
+class _ChunkSink:
+    """A write-only, unseekable file that hands its bytes over on request."""
+
+    def __init__(self):
+        self._parts: list[bytes] = []
+        self._written = 0
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        self._written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._written
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+class _PackageWriter(ExcelWriter):
+    """openpyxl's package writer, minus the worksheets already streamed."""
+
+    def write_worksheet(self, ws):
+        if not getattr(ws, "_streamed", False):
+            return super().write_worksheet(ws)
+        ws._drawing = SpreadsheetDrawing()
+        ws._rels = ws._writer._rels
+        self.manifest.append(ws)
+
+
+def _prepare_invoice_sheet(sheet) -> None:
+    for index, (_, width) in enumerate(COLUMNS, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+
+
+def _write_info_sheet(sheet, context: ExportContext, totals: RunningTotals) -> None:
+    """The second sheet: which filters made the file, when, by whom, totals."""
+    cells = _CellMaker(sheet)
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 34
+    for letter in "CDE":
+        sheet.column_dimensions[letter].width = 18
+    generated = context.generated_at
+    title = WriteOnlyCell(sheet, "Invoice export")
+    title.font = Font(bold=True, size=14)
+    sheet.append([title])
+    sheet.append([])
+    zone = generated.tzname() or "UTC"
+    stamp = WriteOnlyCell(sheet, generated.replace(tzinfo=None))
+    stamp.number_format = "yyyy-mm-dd hh:mm:ss"
+    stamp.alignment = Alignment(horizontal="left")
+    sheet.append([f"Generated at ({zone})", stamp])
+    sheet.append(["Generated by", cells.text(2, context.generated_by)])
+    sheet.append(["Invoices", totals.count])
+    sheet.append([])
+    sheet.append([cells.header(1, "Filters")])
+    for label, value in context.filter_lines:
+        sheet.append([label, cells.text(2, value)])
+    sheet.append([])
+    headers = ("Status", "Currency", "Invoices", "Usage cost", "Payable")
+    sheet.append([cells.header(i, h) for i, h in enumerate(headers, 1)])
+    for status, currency, total in totals.per_status():
+        sheet.append(
+            [
+                status,
+                clean_text(currency),
+                total.count,
+                cells.amount(4, total.usage_cost, currency),
+                cells.amount(5, total.payable, currency),
+            ]
+        )
+    sheet.append([])
+    sheet.append([cells.header(i, h) for i, h in enumerate(headers, 1)])
+    for currency, total in totals.per_currency():
+        sheet.append(
+            [
+                "All",
+                clean_text(currency),
+                total.count,
+                cells.amount(4, total.usage_cost, currency),
+                cells.amount(5, total.payable, currency),
+            ]
+        )
+
+
+def stream_invoices_xlsx(rows: Iterable, context: ExportContext) -> Iterator[bytes]:
+    """The invoices (invoice_query() rows) as an XLSX file, in chunks of bytes."""
+    sink = _ChunkSink()
+    workbook = Workbook(write_only=True)
+    workbook.properties.creator = "Invoice Manager"
+    workbook.properties.title = "Invoices"
+    workbook.properties.created = context.generated_at.replace(tzinfo=None)
+    sheet = workbook.create_sheet("Invoices")
+    _prepare_invoice_sheet(sheet)
+    totals = RunningTotals()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        # The sheet's XML goes straight into its zip entry as rows arrive.
+        sheet._id = 1
+        member = zipfile.ZipInfo(
+            sheet.path[1:], date_time=context.generated_at.timetuple()[:6]
+        )
+        member.compress_type = zipfile.ZIP_DEFLATED
+        entry = archive.open(member, "w")
+        sheet._writer = WorksheetWriter(sheet, out=entry)
+        sheet._writer.write_top()
+        sheet._streamed = True
+        cells = _CellMaker(sheet)
+        sheet.append(
+            [cells.header(i, title) for i, (title, _) in enumerate(COLUMNS, 1)]
+        )
+        written = 0
+        for row in rows:
+            sheet.append(invoice_values(cells, row))
+            invoice = row.Invoice
+            totals.add(
+                row.effective_status,
+                invoice.currency,
+                invoice.usage_cost,
+                invoice.payable,
+            )
+            written += 1
+            if written % FLUSH_EVERY == 0 and (chunk := sink.take()):
+                yield chunk
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{written + 1}"
+        sheet.close()
+        entry.close()
+        _write_info_sheet(workbook.create_sheet("Export info"), context, totals)
+        _PackageWriter(workbook, archive).write_data()
+    yield sink.take()
