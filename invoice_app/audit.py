@@ -10,7 +10,8 @@ from .models import AuditEvent
 
 
 def _plain(value) -> str | None:
-    if value is None:
+    """A value as the trail stores it; empty text counts as no value."""
+    if value is None or value == "":
         return None
     if isinstance(value, date | Decimal):
         return str(value)

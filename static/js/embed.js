@@ -7,8 +7,10 @@
   var origins = (document.body.dataset.parentOrigins || "").split(" ").filter(Boolean);
   var last = 0;
 
+  // The body's height, not the document's: the document is never shorter than
+  // the frame, so once the portal had grown the frame it could never shrink it.
   function report() {
-    var height = Math.ceil(document.documentElement.scrollHeight);
+    var height = Math.ceil(document.body.scrollHeight);
     if (height === last) return;
     last = height;
     origins.forEach(function (origin) {
