@@ -111,6 +111,8 @@ def test_two_workers_keep_every_accepted_payment(sqlite_app):
         accepted[number] += status == 302
     assert sum(accepted.values()) > 0
     total = sum(accepted.values())
+    # Shown with -s: how the attempts split between accepted and conflicts.
+    print(f"accepted {total}, conflicts (409) {len(statuses) - total}")
     with app.app_context():
         for number, count in accepted.items():
             invoice = db.session.scalar(
