@@ -107,6 +107,8 @@ def load_config(instance_path: Path) -> dict:
         # Longer PDF lists are refused (XLSX is suggested); renders are bounded.
         "PDF_MAX_ROWS": _int("PDF_MAX_ROWS", 2000),
         "PDF_RENDER_TIMEOUT": _int("PDF_RENDER_TIMEOUT", 30),
+        # A zip of invoice PDFs renders each one (about 0.1 s): keep it bounded.
+        "ZIP_MAX_INVOICES": _int("ZIP_MAX_INVOICES", 500),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "None" if cross_site else "Lax",
         "SESSION_COOKIE_SECURE": cross_site or not development,

@@ -95,3 +95,63 @@ def test_staff_cannot_bulk_change(client, auth, invoices):
     response = post_bulk(client, action="issue", numbers=["D1"])
     assert response.status_code == 403
     assert statuses()["D1"] == "DRAFT"
+
+
+def post_download(client, path, **data):
+    page = client.get("/billing/invoices").get_data(as_text=True)
+    return client.post(path, data={"csrf_token": csrf_token(page), **data})
+
+
+def test_staff_exports_just_the_selection(client, auth, invoices):
+    import io
+
+    from openpyxl import load_workbook
+
+    auth.login("staff")
+    response = post_download(
+        client,
+        "/billing/invoices/bulk/export.xlsx",
+        numbers=["U1", "D2"],
+        sort="number",
+    )
+    assert response.status_code == 200
+    assert "selection.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        "D2",
+        "U1",
+    ]
+
+
+def test_selected_pdfs_come_as_one_zip(client, auth, invoices):
+    import io
+    import zipfile
+
+    auth.login("staff")
+    response = post_download(
+        client, "/billing/invoices/bulk/invoices.zip", all_matching="1", status="DRAFT"
+    )
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert sorted(names) == ["invoice-D1.pdf", "invoice-D2.pdf"]
+    for name in names:
+        assert zipfile.ZipFile(io.BytesIO(response.data)).read(name)[:5] == b"%PDF-"
+
+
+def test_zip_has_a_ceiling(app, client, auth, invoices):
+    app.config["ZIP_MAX_INVOICES"] = 1
+    auth.login("staff")
+    response = post_download(
+        client, "/billing/invoices/bulk/invoices.zip", numbers=["D1", "D2"]
+    )
+    assert response.status_code == 422
+    assert "at most 1 invoice PDFs" in response.get_data(as_text=True)
+
+
+def test_bulk_download_needs_csrf(client, auth, invoices):
+    auth.login("staff")
+    response = client.post(
+        "/billing/invoices/bulk/invoices.zip", data={"numbers": "D1"}
+    )
+    assert response.status_code == 400

@@ -221,3 +221,21 @@ def test_htmx_errors_are_plain_messages_for_the_alert(client, auth):
     response = client.get("/billing/invoices/new", headers={"HX-Request": "true"})
     assert response.status_code == 403
     assert response.get_data(as_text=True) == "Only a billing admin may do this."
+
+
+def test_unexpected_errors_are_a_500_page_in_the_shell(app_factory):
+    app = app_factory(PROPAGATE_EXCEPTIONS=False)
+
+    def boom():
+        raise RuntimeError("secret detail")
+
+    app.add_url_rule("/boom", "boom", boom)
+    client = app.test_client()
+    response = client.get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "500 · Internal Server Error" in html and 'class="skip-link"' in html
+    assert "secret detail" not in html
+    response = client.get("/boom", headers={"HX-Request": "true"})
+    assert response.status_code == 500 and response.mimetype == "text/plain"
+    assert "secret detail" not in response.get_data(as_text=True)

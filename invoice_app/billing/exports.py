@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tempfile
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,6 +29,7 @@ from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
 from ..queries import effective_status, invoice_query
 from . import bp
+from .manage import selected_numbers
 from .rendering import max_per_page
 
 # Rows fetched from the database per round trip while an XLSX streams.
@@ -117,5 +120,77 @@ def download_invoice(number: str):
         )
     except PdfError as exc:
         abort(exc.http_status, str(exc))
-    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", number)
-    return download(pdf, PDF_MIMETYPE, f"invoice-{safe_number}.pdf")
+    return download(pdf, PDF_MIMETYPE, f"invoice-{_safe(number)}.pdf")
+
+
+def _selection_query(filters: InvoiceFilters):
+    """The selected invoices (ticked numbers, or all that match) in table order."""
+    numbers = selected_numbers(request.form, filters)
+    if request.form.get("all_matching") == "1":
+        return invoice_query(filters, today()), numbers
+    # Ticked rows were seen under these filters; take them by number alone, so a
+    # row that changed status since is still in the file.
+    stmt = invoice_query(InvoiceFilters(sort=filters.sort), today())
+    return stmt.where(Invoice.number.in_(numbers)), numbers
+
+
+@bp.post("/invoices/bulk/export.xlsx")
+@login_required
+def bulk_export_xlsx():
+    """Just the selected invoices, as the same XLSX as the list export."""
+    filters = parse_filters(request.form, max_per_page())
+    stmt, _ = _selection_query(filters)
+    context = export_context(filters)
+    rows = db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
+    body = stream_with_context(stream_invoices_xlsx(rows, context))
+    name = f"invoices-{context.generated_at.date().isoformat()}-selection.xlsx"
+    return download(body, XLSX_MIMETYPE, name)
+
+
+@bp.post("/invoices/bulk/invoices.zip")
+@login_required
+def bulk_invoice_pdfs():
+    """The selected invoices' PDFs in one zip (at most ZIP_MAX_INVOICES)."""
+    filters = parse_filters(request.form, max_per_page())
+    stmt, numbers = _selection_query(filters)
+    limit = current_app.config["ZIP_MAX_INVOICES"]
+    if len(numbers) > limit:
+        abort(422, f"A zip holds at most {limit:,} invoice PDFs; select fewer.")
+    archive = _zip_of_pdfs(db.session.execute(stmt).all())
+    name = f"invoices-{today().isoformat()}-pdfs.zip"
+    return download(_chunks(archive), "application/zip", name)
+
+
+def _zip_of_pdfs(rows):
+    """A zip of one PDF per row, spooled to disk past 16 MB; rewound."""
+    # Not a `with`: the response streams the file and closes it (_chunks).
+    archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for row in rows:
+                try:
+                    pdf = invoice_pdf(
+                        row.Invoice,
+                        row.effective_status,
+                        issuer(),
+                        static_dir=Path(current_app.static_folder),
+                        render_seconds=pdf_render_timeout(),
+                    )
+                except PdfError as exc:
+                    abort(exc.http_status, f"{row.Invoice.number}: {exc}")
+                zipped.writestr(f"invoice-{_safe(row.Invoice.number)}.pdf", pdf)
+    except BaseException:
+        archive.close()
+        raise
+    archive.seek(0)
+    return archive
+
+
+def _safe(number: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", number)
+
+
+def _chunks(archive, size: int = 64 * 1024):
+    with archive:
+        while chunk := archive.read(size):
+            yield chunk

@@ -29,7 +29,10 @@ def billing_context() -> dict:
     }
 
 
-BULK_DOWNLOADS: list[tuple[str, str]] = []
+BULK_DOWNLOADS = (
+    ("billing.bulk_export_xlsx", "Export XLSX"),
+    ("billing.bulk_invoice_pdfs", "Download PDFs (zip)"),
+)
 
 
 @bp.app_errorhandler(InvalidFilters)
