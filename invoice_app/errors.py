@@ -6,7 +6,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 
-def _handle(error: HTTPException):
+def handle_http_error(error: HTTPException):
+    """JSON for the API, plain text for htmx, a page in the portal shell otherwise."""
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return jsonify(error=error.description), error.code
     if request.headers.get("HX-Request") and not request.headers.get(
@@ -19,4 +20,4 @@ def _handle(error: HTTPException):
 
 
 def register(app: Flask) -> None:
-    app.register_error_handler(HTTPException, _handle)
+    app.register_error_handler(HTTPException, handle_http_error)

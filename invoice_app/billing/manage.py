@@ -15,10 +15,12 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from werkzeug.exceptions import Conflict, UnprocessableEntity
 
 from .. import bulk, drafts, lifecycle
 from ..auth.roles import admin_required
 from ..clock import today
+from ..errors import handle_http_error
 from ..extensions import db
 from ..filters import parse_filters
 from ..lifecycle import InvalidChange, LifecycleError, PaymentInput
@@ -289,26 +291,14 @@ def delete(number: str):
 def lifecycle_refused(error: LifecycleError):
     """A refused transition or a conflict: 409 and why; nothing changed."""
     db.session.rollback()
-    if wants_fragment() or request.blueprint == "api":
-        return error.message, 409, {"Content-Type": "text/plain; charset=utf-8"}
-    return render_template(
-        "errors/error.html", error=_Http(409, "Conflict", error.message)
-    ), 409
+    return handle_http_error(Conflict(error.message))
 
 
 @bp.app_errorhandler(InvalidChange)
 def invalid_change(error: InvalidChange):
     """Input the lifecycle refused (over-payment, future date, …): 422 and why."""
     db.session.rollback()
-    message = " ".join(error.errors.values())
-    if wants_fragment():
-        return message, 422, {"Content-Type": "text/plain; charset=utf-8"}
-    return render_template(
-        "errors/error.html", error=_Http(422, "Not saved", message)
-    ), 422
-
-
-_Http = namedtuple("_Http", "code name description")
+    return handle_http_error(UnprocessableEntity(" ".join(error.errors.values())))
 
 
 def selected_numbers(form, filters) -> list[str]:
