@@ -102,11 +102,16 @@ def create_token(email: str) -> None:
 @demo_cli.command("seed")
 @click.option("--invoices", "count", default=400, show_default=True, type=int)
 def seed(count: int) -> None:
-    """Add demo invoices (idempotent: existing numbers are skipped)."""
+    """Add demo invoices in bulk (idempotent: existing numbers are skipped)."""
     from .clock import today
-    from .demo import seed_invoices
+    from .seeding import seed_demo
 
-    added = seed_invoices(count, today())
+    def progress(added: int) -> None:
+        # Only big seeds take long enough to want a sign of life.
+        if count >= 200_000 and added % 100_000 == 0:
+            click.echo(f"  {added:,} written …", err=True)
+
+    added = seed_demo(count, today(), progress=progress)
     click.echo(f"Added {added} demo invoices.")
 
 

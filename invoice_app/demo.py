@@ -6,11 +6,13 @@ import random
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import permutations
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
 from .extensions import db
-from .models import Client, Invoice, InvoiceLine, Role, Status, User
+from .models import Invoice, Role, Status, User
 
 DEMO_ADMIN = ("admin@example.com", "demo-admin-password")
 DEMO_STAFF = ("staff@example.com", "demo-staff-password")
@@ -72,6 +74,11 @@ def _slug(name: str, index: int) -> str:
     return f"billing+{ascii_name or 'client'}{index}@example.com"
 
 
+def client_count(invoices: int) -> int:
+    """How many clients share `invoices` demo invoices (about 10 each, ≤ 100,000)."""
+    return max(12, min(invoices // 8, 100_000))
+
+
 def demo_clients(count: int) -> Iterator[tuple[str, str]]:
     """(name, email) pairs; names repeat the pool with a branch suffix."""
     for i in range(count):
@@ -80,23 +87,43 @@ def demo_clients(count: int) -> Iterator[tuple[str, str]]:
         yield name, _slug(base, i)
 
 
-def _lines(rng: random.Random, currency: str) -> list[tuple[str, Decimal, Decimal]]:
-    places = 0 if currency == "JPY" else 2
-    quantum = Decimal(1).scaleb(-places)
-    picked = rng.sample(_SERVICES, rng.randint(1, 4))
-    lines = []
-    for description, usd_price in picked:
-        qty = Decimal(rng.randint(1, 2000)) if usd_price < 50 else Decimal(1)
-        unit = (usd_price * Decimal(_RATES[currency])).quantize(Decimal("0.000001"))
-        lines.append((description, qty, unit, (qty * unit).quantize(quantum)))
-    return lines
+class DemoLine(NamedTuple):
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
 
 
-def _status(rng: random.Random, period: date, today: date) -> str:
-    months_ago = (today.year - period.year) * 12 + today.month - period.month
+class DemoInvoice(NamedTuple):
+    number: str
+    client: int  # index into demo_clients(client_count(count))
+    billing_period: date
+    currency: str
+    usage_cost: Decimal
+    status: str
+    issue_date: date | None
+    due_date: date
+    paid_date: date | None
+    notes: str
+    lines: list[DemoLine]
+
+
+_NOTES = [
+    "",
+    "",
+    "Reserved-instance discount applied",
+    "PO 4711",
+    "Quarterly commitment",
+]
+# Every ordered pick of k services, so a line set is one random index.
+_PICKS = {k: list(permutations(range(len(_SERVICES)), k)) for k in range(1, 5)}
+# Invoices per random stream; a block can be generated alone (in another process).
+BLOCK = 10_000
+
+
+def _status(roll: float, months_ago: int) -> str:
     if months_ago <= 0:
         return Status.DRAFT
-    roll = rng.random()
     if months_ago == 1:
         return Status.DRAFT if roll < 0.15 else Status.DUE
     if months_ago <= 3:
@@ -108,75 +135,80 @@ def _status(rng: random.Random, period: date, today: date) -> str:
     return Status.PAID if roll < 0.95 else Status.DUE
 
 
-def demo_invoices(count: int, today: date, seed: int = 2025) -> Iterator[dict]:
-    """Invoice dicts (with 'lines') spread over the 24 months up to this one."""
-    rng = random.Random(seed)
-    clients = list(demo_clients(max(12, min(count // 8, 100_000))))
+class _Prices:
+    """Unit prices and rounding per currency, worked out once, not per line."""
+
+    def __init__(self):
+        self.unit = {}
+        self.quantum = {}
+        for currency, rate in _RATES.items():
+            self.quantum[currency] = Decimal(1).scaleb(0 if currency == "JPY" else -2)
+            self.unit[currency] = [
+                (usd * Decimal(rate)).quantize(Decimal("0.000001"))
+                for _, usd in _SERVICES
+            ]
+
+
+def demo_block(
+    block: int, count: int, today: date, seed: int = 2025
+) -> list[DemoInvoice]:
+    """Invoices block*BLOCK … up to count, spread over the 24 months up to today."""
+    rng = random.Random(f"{seed}:{block}")
+    random_ = rng.random
+    clients = client_count(count)
     first = _month_add(today.replace(day=1), -23)
-    for i in range(count):
-        name, email = clients[i % len(clients)]
-        period = _month_add(first, rng.randint(0, 23))
-        currency = rng.choice(_CURRENCIES)
-        lines = _lines(rng, currency)
-        usage = sum((amount for *_, amount in lines), Decimal(0))
-        status = _status(rng, period, today)
+    periods = [_month_add(first, m) for m in range(24)]
+    prices = _Prices()
+    invoices = []
+    for i in range(block * BLOCK, min(count, (block + 1) * BLOCK)):
+        month = int(random_() * 24)
+        period = periods[month]
+        currency = _CURRENCIES[int(random_() * len(_CURRENCIES))]
+        units, quantum = prices.unit[currency], prices.quantum[currency]
+        picks = _PICKS[1 + int(random_() * 4)]
+        lines = []
+        for service in picks[int(random_() * len(picks))]:
+            description, usd_price = _SERVICES[service]
+            qty = Decimal(1 + int(random_() * 2000) if usd_price < 50 else 1)
+            unit = units[service]
+            lines.append(
+                DemoLine(description, qty, unit, (qty * unit).quantize(quantum))
+            )
+        status = _status(random_(), months_ago=23 - month)
         issued = None if status == Status.DRAFT else _month_add(period, 1)
-        due = _month_add(period, 1) + timedelta(days=rng.choice([14, 30, 45]))
+        due = _month_add(period, 1) + timedelta(days=(14, 30, 45)[int(random_() * 3)])
         paid = None
         if status == Status.PAID:
-            paid = min(today, issued + timedelta(days=rng.randint(1, 40)))
-        yield {
-            "number": f"INV-{period:%Y%m}-{i + 1:06d}",
-            "client_name": name,
-            "client_email": email,
-            "billing_period": period,
-            "currency": currency,
-            "usage_cost": usage,
-            "payable": usage,
-            "issue_date": issued,
-            "due_date": due,
-            "status": str(status),
-            "paid_date": paid,
-            "notes": rng.choice(
-                [
-                    "",
-                    "",
-                    "Reserved-instance discount applied",
-                    "PO 4711",
-                    "Quarterly commitment",
-                ]
-            ),
-            "lines": lines,
-        }
+            paid = min(today, issued + timedelta(days=1 + int(random_() * 40)))
+        invoices.append(
+            DemoInvoice(
+                number=f"INV-{period:%Y%m}-{i + 1:06d}",
+                client=i % clients,
+                billing_period=period,
+                currency=currency,
+                usage_cost=sum(line.amount for line in lines),
+                status=str(status),
+                issue_date=issued,
+                due_date=due,
+                paid_date=paid,
+                notes=_NOTES[int(random_() * len(_NOTES))],
+                lines=lines,
+            )
+        )
+    return invoices
+
+
+def demo_invoices(count: int, today: date, seed: int = 2025) -> Iterator[DemoInvoice]:
+    """`count` invoices over the 24 months up to today: 1–4 lines, every status."""
+    for block in range(-(-count // BLOCK)):
+        yield from demo_block(block, count, today, seed)
 
 
 def seed_invoices(count: int, today: date, seed: int = 2025) -> int:
     """Insert demo invoices (skipping numbers that exist); returns how many."""
-    clients = {c.email: c for c in db.session.scalars(select(Client))}
-    existing = set(db.session.scalars(select(Invoice.number)))
-    added = 0
-    for data in demo_invoices(count, today, seed):
-        if data["number"] in existing:
-            continue
-        client = clients.get(data["client_email"])
-        if client is None:
-            client = Client(name=data["client_name"], email=data["client_email"])
-            clients[client.email] = client
-            db.session.add(client)
-        lines = data.pop("lines")
-        for key in ("client_name", "client_email"):
-            data.pop(key)
-        invoice = Invoice(client=client, **data)
-        invoice.lines = [
-            InvoiceLine(position=n, description=d, quantity=q, unit_price=u, amount=a)
-            for n, (d, q, u, a) in enumerate(lines)
-        ]
-        db.session.add(invoice)
-        added += 1
-        if added % 2000 == 0:
-            db.session.flush()
-    db.session.commit()
-    return added
+    from .seeding import seed_demo
+
+    return seed_demo(count, today, seed)
 
 
 def ensure_user(email: str, password: str, role: Role) -> bool:

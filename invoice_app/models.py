@@ -51,6 +51,8 @@ class Client(db.Model):
     """A customer account; matched by e-mail on import."""
 
     __tablename__ = "client"
+    # Sorting the list by client name walks this index (migration 0002).
+    __table_args__ = (Index("ix_client_name", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -64,11 +66,30 @@ class Invoice(db.Model):
 
     __tablename__ = "invoice"
     __table_args__ = (
+        # Sort indexes end in id, the tie-breaker, so a page is an index range
+        # (migration 0002, which also adds the SQLite FTS5 table and the tally).
         Index("ix_invoice_status_due_date", "status", "due_date"),
-        Index("ix_invoice_billing_period", "billing_period"),
-        Index("ix_invoice_due_date", "due_date"),
-        Index("ix_invoice_issue_date", "issue_date"),
-        Index("ix_invoice_client_id", "client_id"),
+        Index("ix_invoice_status_period", "status", "billing_period", "id", "due_date"),
+        # The default order, with the filtered columns along for the walk.
+        Index(
+            "ix_invoice_billing_period",
+            "billing_period",
+            "id",
+            "status",
+            "due_date",
+            "issue_date",
+        ),
+        Index("ix_invoice_due_date", "due_date", "id", "billing_period", "status"),
+        Index("ix_invoice_issue_date", "issue_date", "id", "billing_period", "status"),
+        Index("ix_invoice_client_id", "client_id", "id"),
+        Index("ix_invoice_usage_cost", "usage_cost", "id"),
+        Index("ix_invoice_payable", "payable", "id"),
+        Index(
+            "ix_invoice_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

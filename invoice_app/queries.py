@@ -1,46 +1,97 @@
-"""Every invoice list starts here: invoice_query(filters) and its companions."""
+"""Every invoice list starts here: invoice_query(filters) and its companions.
+
+At a million invoices (measured in benchmarks/README.md):
+- a page selects only ids over a sort index, then joins the rows of that page
+  (a deferred join), so deep pages skip index entries, not whole rows;
+- the status counts and totals of a list without a search come from
+  invoice_tally, which database triggers keep exact on every write;
+- quick search is narrowed by a trigram index first (search.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from .extensions import db
 from .filters import InvoiceFilters
 from .models import Client, Invoice, Status
+from .money import ScaledDecimal
+from .search import TRIGRAM, search_predicate
+
+# Counts and sums of invoices per (status, currency, period, due date, issue
+# date), maintained by triggers on invoice (migration 0002). The app only reads
+# it, so it lives outside the models' metadata.
+invoice_tally = Table(
+    "invoice_tally",
+    MetaData(),
+    Column("status", String(10)),
+    Column("currency", String(3)),
+    Column("billing_period", Date),
+    Column("due_date", Date),
+    Column("issue_date", Date),
+    Column("invoices", BigInteger),
+    Column("usage_cost", ScaledDecimal()),
+    Column("payable", ScaledDecimal()),
+)
+
+
+def _effective_status(source, today: date):
+    return case(
+        (
+            and_(source.status == Status.DUE.value, source.due_date < today),
+            literal(Status.OVER_DUE.value),
+        ),
+        else_=source.status,
+    )
 
 
 def effective_status(today: date):
     """SQL for the status users see: DUE past its due date reads as OVER_DUE."""
-    return case(
-        (
-            and_(Invoice.status == Status.DUE.value, Invoice.due_date < today),
-            literal(Status.OVER_DUE.value),
-        ),
-        else_=Invoice.status,
-    )
+    return _effective_status(Invoice, today)
 
 
-def status_predicate(status: str, today: date):
+def status_predicate(status: str, today: date, source=Invoice):
     """A WHERE clause for one effective status that can use the status index."""
     if status == Status.DUE:
-        return and_(Invoice.status == Status.DUE.value, Invoice.due_date >= today)
+        return and_(source.status == Status.DUE.value, source.due_date >= today)
     if status == Status.OVER_DUE:
         return or_(
-            Invoice.status == Status.OVER_DUE.value,
-            and_(Invoice.status == Status.DUE.value, Invoice.due_date < today),
+            source.status == Status.OVER_DUE.value,
+            and_(source.status == Status.DUE.value, source.due_date < today),
         )
-    return Invoice.status == status
+    return source.status == status
 
 
-def _date_predicates(filters: InvoiceFilters) -> list:
+# The filter builders take a `source`: Invoice, invoice_tally.c or _WALK, any
+# object with the filtered columns (status, due_date, billing_period, ...).
+
+
+def _date_predicates(filters: InvoiceFilters, source) -> list:
     column = {
-        "period": Invoice.billing_period,
-        "due": Invoice.due_date,
-        "issued": Invoice.issue_date,
+        "period": source.billing_period,
+        "due": source.due_date,
+        "issued": source.issue_date,
     }[filters.date_field]
     start, end = filters.date_from, filters.date_to
     if filters.date_field == "period":
@@ -55,22 +106,18 @@ def _date_predicates(filters: InvoiceFilters) -> list:
     return predicates
 
 
-def _search_predicate(text: str):
-    # search_text is case-folded on write; folding the needle the same way makes
-    # the match Unicode-aware, and autoescape keeps % and _ literal.
-    return Invoice.search_text.contains(text.casefold(), autoescape=True)
-
-
-def _where(filters: InvoiceFilters, today: date, *, with_status: bool = True) -> list:
-    where = _date_predicates(filters)
+def _where(
+    filters: InvoiceFilters, today: date, *, with_status: bool = True, source=Invoice
+) -> list:
+    where = _date_predicates(filters, source)
     if filters.q:
-        where.append(_search_predicate(filters.q))
+        where.append(search_predicate(filters.q))
     if with_status and filters.status != "ALL":
-        where.append(status_predicate(filters.status, today))
+        where.append(status_predicate(filters.status, today, source))
     return where
 
 
-def _order_by(filters: InvoiceFilters, today: date) -> list:
+def _order_by(filters: InvoiceFilters, today: date, *, unindexed=False) -> list:
     column = {
         "number": Invoice.number,
         "client": Client.name,
@@ -81,38 +128,106 @@ def _order_by(filters: InvoiceFilters, today: date) -> list:
         "due_date": Invoice.due_date,
         "status": effective_status(today),
     }[filters.sort_key]
+    tie = Invoice.id
+    if unindexed:
+        # The same order, but no index can deliver it: the rows are sorted.
+        column, tie = func.coalesce(column, column), func.coalesce(tie, tie)
     if filters.sort_descending:
-        return [column.desc(), Invoice.id.desc()]
-    return [column.asc(), Invoice.id.asc()]
+        return [column.desc(), tie.desc()]
+    return [column.asc(), tie.asc()]
+
+
+def _rows(today: date) -> Select:
+    return select(
+        Invoice, Client, effective_status(today).label("effective_status")
+    ).join(Client, Invoice.client_id == Client.id)
 
 
 def invoice_query(filters: InvoiceFilters, today: date) -> Select:
     """Invoices (with client and effective status) matching filters, in sort order."""
     return (
-        select(Invoice, Client, effective_status(today).label("effective_status"))
-        .join(Client, Invoice.client_id == Client.id)
-        .where(*_where(filters, today))
-        .order_by(*_order_by(filters, today))
+        _rows(today).where(*_where(filters, today)).order_by(*_order_by(filters, today))
     )
+
+
+def page_query(filters: InvoiceFilters, today: date) -> Select:
+    """invoice_query() rows of filters.page only, fetched the fast way."""
+    order = _order_by(filters, today)
+    source = _WALK if _walk_period_index(filters, today) else Invoice
+    # Deferred join: OFFSET skips entries of a covering index (ids only); just
+    # the page's rows are then read in full.
+    ids = select(Invoice.id).where(*_where(filters, today, source=source))
+    # A 1–2 character search reads every row anyway (no trigram to look up);
+    # sorting its matches beats walking an index in order and fetching rows at
+    # random until a page is full, which takes seconds when the text is rare.
+    short_search = bool(filters.q) and len(filters.q.casefold()) < TRIGRAM
+    ids = ids.order_by(*_order_by(filters, today, unindexed=short_search))
+    if filters.sort_key == "client":
+        ids = ids.join(Client, Invoice.client_id == Client.id)
+    ids = ids.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
+    page = ids.subquery("page")
+    return _rows(today).join(page, Invoice.id == page.c.id).order_by(*order)
 
 
 def page_of(filters: InvoiceFilters, today: date) -> list:
     """One page of invoice_query() rows."""
-    stmt = invoice_query(filters, today)
-    stmt = stmt.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
-    return db.session.execute(stmt).all()
+    return db.session.execute(page_query(filters, today)).all()
 
 
-def status_counts(filters: InvoiceFilters, today: date) -> dict[str, int]:
-    """How many invoices each status would show under the other filters."""
-    status = effective_status(today)
-    stmt = select(status, func.count()).select_from(Invoice).group_by(status)
-    stmt = stmt.where(*_where(filters, today, with_status=False))
-    counts = {s.value: 0 for s in Status}
-    for name, count in db.session.execute(stmt):
-        counts[name] = count
-    counts["ALL"] = sum(counts.values())
-    return counts
+def _unindexed(column):
+    # SQLite's unary +: the same value, but no index is chosen for this term.
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+# Filter columns for walking ix_invoice_billing_period, which carries them all.
+_WALK = SimpleNamespace(
+    billing_period=Invoice.billing_period,
+    status=_unindexed(Invoice.status),
+    due_date=_unindexed(Invoice.due_date),
+    issue_date=_unindexed(Invoice.issue_date),
+)
+
+
+def _walk_period_index(filters: InvoiceFilters, today: date) -> bool:
+    """SQLite: should this list in period order walk the period index?
+
+    SQLite keeps no histograms: for OVER_DUE (an OR) or a due or issue date
+    range it takes the filter's index and sorts every match, quick for a few
+    thousand, slow for the ninety thousand OVER_DUE invoices of a million. The
+    tally knows, per billing period, how many invoices there are and how many
+    match, so the cost of either plan is known: the walk reads every index entry
+    down to the period where the page ends, the sort reads every match.
+    """
+    if (
+        filters.sort_key != "period"
+        or filters.q
+        or db.session.get_bind().dialect.name != "sqlite"
+    ):
+        return False
+    dated = filters.date_field != "period" and (filters.date_from or filters.date_to)
+    if not (dated or filters.status == Status.OVER_DUE):
+        return False  # ix_invoice_status_period or the period index, in order
+    t = invoice_tally.c
+    period_range = (
+        _date_predicates(filters, t) if filters.date_field == "period" else []
+    )
+    matching = case((and_(*_where(filters, today, source=t)), t.invoices), else_=0)
+    periods = db.session.execute(
+        select(func.sum(t.invoices), func.sum(matching))
+        .where(*period_range)
+        .group_by(t.billing_period)
+        .order_by(
+            t.billing_period.desc() if filters.sort_descending else t.billing_period
+        )
+    ).all()
+    wanted = filters.page * filters.per_page
+    walked = found = 0
+    for invoices, matches in periods:
+        if found < wanted:
+            walked += invoices
+            found += matches
+    # Reading an index entry is cheaper than sorting a match: a little slack.
+    return walked <= 3 * sum(matches for _, matches in periods)
 
 
 @dataclass(frozen=True)
@@ -123,21 +238,61 @@ class CurrencyTotal:
     payable: Decimal
 
 
-def totals(filters: InvoiceFilters, today: date) -> list[CurrencyTotal]:
-    """Count and sums per currency of everything that matches (never mixed)."""
+@dataclass(frozen=True)
+class Summary:
+    """What the status drop-down and the totals line show for a list."""
+
+    counts: dict[str, int]  # per effective status under the other filters, and ALL
+    totals: list[CurrencyTotal]  # per currency of the list itself (never mixed)
+
+
+def summary(filters: InvoiceFilters, today: date) -> Summary:
+    """Status counts and currency totals from one grouped query.
+
+    Grouped by effective status and currency over every filter but the status:
+    the counts add up the statuses, the totals keep the status asked for. Without
+    a search the groups come from invoice_tally (a few hundred rows); with one,
+    from the matching invoices, read once.
+    """
+    if filters.q:
+        source, count = Invoice, func.count()
+    else:
+        source, count = invoice_tally.c, func.sum(invoice_tally.c.invoices)
+    status = _effective_status(source, today)
     stmt = (
         select(
-            Invoice.currency,
-            func.count(),
+            status,
+            source.currency,
+            count,
             # sum() keeps the column type, so the scaled integers come back Decimal.
-            func.sum(Invoice.usage_cost),
-            func.sum(Invoice.payable),
+            func.sum(source.usage_cost),
+            func.sum(source.payable),
         )
-        .where(*_where(filters, today))
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
+        .where(*_where(filters, today, with_status=False, source=source))
+        .group_by(status, source.currency)
     )
-    return [
-        CurrencyTotal(currency, count, usage or Decimal(0), payable or Decimal(0))
-        for currency, count, usage, payable in db.session.execute(stmt)
-    ]
+    counts = {s.value: 0 for s in Status}
+    by_currency: dict[str, list] = {}
+    for name, currency, n, usage, payable in db.session.execute(stmt):
+        counts[name] += int(n)
+        # A tally group whose invoices all moved on stays behind at zero.
+        if int(n) and filters.status in ("ALL", name):
+            total = by_currency.setdefault(currency, [0, Decimal(0), Decimal(0)])
+            total[0] += int(n)
+            total[1] += usage
+            total[2] += payable
+    counts["ALL"] = sum(counts.values())
+    return Summary(
+        counts,
+        [CurrencyTotal(c, *by_currency[c]) for c in sorted(by_currency)],
+    )
+
+
+def status_counts(filters: InvoiceFilters, today: date) -> dict[str, int]:
+    """How many invoices each status would show under the other filters."""
+    return summary(filters, today).counts
+
+
+def totals(filters: InvoiceFilters, today: date) -> list[CurrencyTotal]:
+    """Count and sums per currency of everything that matches (never mixed)."""
+    return summary(filters, today).totals

@@ -8,7 +8,7 @@ from flask_login import login_required
 from ..clock import today
 from ..extensions import csrf
 from ..filters import parse_filters
-from ..queries import page_of, totals
+from ..queries import page_of, summary
 from ..serializers import invoice_json
 from . import bp
 
@@ -25,7 +25,7 @@ def invoices():
     rows = page_of(filters, day)
     return {
         "items": [invoice_json(row) for row in rows],
-        "total": sum(t.count for t in totals(filters, day)),
+        "total": sum(t.count for t in summary(filters, day).totals),
         "page": filters.page,
         "per_page": filters.per_page,
     }

@@ -26,7 +26,7 @@ from ..filters import parse_filters
 from ..lifecycle import InvalidChange, LifecycleError, PaymentInput
 from ..models import AuditEvent, Client, Invoice
 from ..money import parse_amount, to_places
-from ..queries import status_counts, totals
+from ..queries import summary
 from . import bp
 from .forms import COMMON_CURRENCIES, CancelForm, DraftForm, PaymentForm, VersionForm
 from .rendering import list_url, render_invoices, table_context, wants_fragment
@@ -180,11 +180,12 @@ def _action_response(invoice: Invoice, message: str):
     status = lifecycle.shown_status(invoice, day)
     if request.form.get("view") == "row":
         filters = parse_filters(request.form)
+        counted = summary(filters, day)
         return render_template(
             "billing/_row_update.html",
             row=Row(invoice, invoice.client, status),
-            counts=status_counts(filters, day),
-            total=sum(t.count for t in totals(filters, day)),
+            counts=counted.counts,
+            total=sum(t.count for t in counted.totals),
             filters=filters,
             message=message,
         )

@@ -15,7 +15,7 @@ from ..filters import (
     date_presets,
     filter_form,
 )
-from ..queries import page_of, status_counts, totals
+from ..queries import page_of, summary
 
 
 def wants_fragment() -> bool:
@@ -35,15 +35,15 @@ def list_url(filters: InvoiceFilters, **changes) -> str:
 def table_context(filters: InvoiceFilters) -> dict:
     """Everything the page and the fragment show for these filters."""
     day = today()
-    currency_totals = totals(filters, day)
-    total = sum(t.count for t in currency_totals)
+    counted = summary(filters, day)
+    total = sum(t.count for t in counted.totals)
     pages = max(1, -(-total // filters.per_page))
     return {
         "filters": filters,
         "form": filter_form(filters),
         "rows": page_of(filters, day),
-        "counts": status_counts(filters, day),
-        "totals": currency_totals,
+        "counts": counted.counts,
+        "totals": counted.totals,
         "total": total,
         "pages": pages,
         "today": day,

@@ -111,9 +111,16 @@ def open_portal(page: Page, portal: str, app_url: str) -> None:
 
 
 def app_frame(page: Page) -> Frame:
-    frame = page.frame(name=FRAME_NAME)
-    assert frame is not None, "the portal has no Invoice Manager frame"
-    return frame
+    """The portal's one frame (by name; a blocked frame's error page may not
+    report the name at once, so any child frame of the portal counts)."""
+    for _ in range(100):
+        frame = page.frame(name=FRAME_NAME) or next(
+            iter(page.main_frame.child_frames), None
+        )
+        if frame is not None:
+            return frame
+        page.wait_for_timeout(50)
+    raise AssertionError("the portal has no Invoice Manager frame")
 
 
 def wait_until_sized(page: Page, frame: Frame) -> int:
@@ -244,6 +251,12 @@ def test_a_portal_not_allowed_cannot_frame_the_app(
         ("/login", "net::ERR_BLOCKED_BY_RESPONSE")
     ]
     frame = app_frame(page)
+    # The error page commits a moment after the refusal: until then the frame
+    # reports an empty URL.
+    for _ in range(100):
+        if frame.url.startswith("chrome-error://"):
+            break
+        page.wait_for_timeout(50)
     assert frame.url.startswith("chrome-error://"), frame.url
     assert frame.locator("form, input, #invoice-filters").count() == 0
     assert page.evaluate("() => window.heights") == []
