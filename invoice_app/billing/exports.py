@@ -110,8 +110,13 @@ def download_invoice(number: str):
     ).first()
     if row is None:
         abort(404, f"There is no invoice {number}.")
+    return download(render_invoice(row), PDF_MIMETYPE, f"invoice-{_safe(number)}.pdf")
+
+
+def render_invoice(row) -> bytes:
+    """The PDF document of one (Invoice, effective_status) row, or an HTTP error."""
     try:
-        pdf = invoice_pdf(
+        return invoice_pdf(
             row.Invoice,
             row.effective_status,
             issuer(),
@@ -119,8 +124,7 @@ def download_invoice(number: str):
             render_seconds=pdf_render_timeout(),
         )
     except PdfError as exc:
-        abort(exc.http_status, str(exc))
-    return download(pdf, PDF_MIMETYPE, f"invoice-{_safe(number)}.pdf")
+        abort(exc.http_status, f"{row.Invoice.number}: {exc}")
 
 
 def _selection_query(filters: InvoiceFilters):
@@ -168,17 +172,8 @@ def _zip_of_pdfs(rows):
     try:
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
             for row in rows:
-                try:
-                    pdf = invoice_pdf(
-                        row.Invoice,
-                        row.effective_status,
-                        issuer(),
-                        static_dir=Path(current_app.static_folder),
-                        render_seconds=pdf_render_timeout(),
-                    )
-                except PdfError as exc:
-                    abort(exc.http_status, f"{row.Invoice.number}: {exc}")
-                zipped.writestr(f"invoice-{_safe(row.Invoice.number)}.pdf", pdf)
+                name = f"invoice-{_safe(row.Invoice.number)}.pdf"
+                zipped.writestr(name, render_invoice(row))
     except BaseException:
         archive.close()
         raise
