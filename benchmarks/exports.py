@@ -89,19 +89,16 @@ def make_app():
 def seed(count: int) -> None:
     """Empty the database, bulk-insert count demo invoices, tag the PDF subsets."""
     from flask_migrate import upgrade
-    from sqlalchemy import MetaData, text
+    from sqlalchemy import text
 
+    from invoice_app.database import drop_everything
     from invoice_app.demo import seed_invoices
     from invoice_app.extensions import db
     from invoice_app.models import Role, User
 
     app = make_app()
     with app.app_context():
-        meta = MetaData()
-        meta.reflect(db.engine)
-        meta.drop_all(db.engine)
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        drop_everything()
         upgrade()
         user = User(email=EMAIL, role=Role.STAFF.value)
         user.set_password(PASSWORD)

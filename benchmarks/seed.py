@@ -56,8 +56,7 @@ def invoice_count(url: str) -> int:
 
 
 def _drop_everything(url: str) -> None:
-    from sqlalchemy import MetaData, text
-
+    from invoice_app.database import drop_everything
     from invoice_app.extensions import db
 
     with make_app(url).app_context():
@@ -67,11 +66,7 @@ def _drop_everything(url: str) -> None:
             for suffix in ("", "-wal", "-shm"):
                 Path(path + suffix).unlink(missing_ok=True)
             return
-        meta = MetaData()
-        meta.reflect(db.engine)
-        meta.drop_all(db.engine)
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        drop_everything()
         db.engine.dispose()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine
 
 from .extensions import db
@@ -62,3 +62,16 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "table" and name and name.startswith(UNMODELLED_TABLES):
         return False
     return not (type_ == "index" and name == "ix_invoice_search_trgm")
+
+
+def drop_everything() -> None:
+    """Drop every table and the migration record (tests and benchmarks start anew).
+
+    Reflects what is there, so tables the models do not describe (the tally, the
+    search index) go too.
+    """
+    meta = MetaData()
+    meta.reflect(db.engine)
+    meta.drop_all(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -17,12 +17,12 @@ import time_machine
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, text
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("APP_ENV", "test")
 
 from invoice_app import create_app  # noqa: E402
+from invoice_app.database import drop_everything  # noqa: E402
 from invoice_app.extensions import db  # noqa: E402
 from invoice_app.models import Client, Invoice, InvoiceLine, Role, User  # noqa: E402
 
@@ -59,11 +59,7 @@ def database_url(tmp_path_factory) -> str:
     app = create_app()
     with app.app_context():
         # Start from nothing, so the migrations themselves are under test.
-        meta = MetaData()
-        meta.reflect(db.engine)
-        meta.drop_all(db.engine)
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        drop_everything()
         upgrade()
         db.engine.dispose()
     return app.config["SQLALCHEMY_DATABASE_URI"]
