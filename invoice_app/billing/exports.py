@@ -27,7 +27,7 @@ from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..extensions import db
 from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
-from ..queries import effective_status, invoice_query
+from ..queries import effective_status, export_rows, invoice_query
 from . import bp
 from .manage import selected_numbers
 from .rendering import max_per_page
@@ -71,8 +71,8 @@ def export_xlsx():
     """Every invoice matching the filters, in the table's order, as streamed XLSX."""
     filters = parse_filters(request.args, max_per_page())
     context = export_context(filters)
-    stmt = invoice_query(filters, today()).execution_options(yield_per=XLSX_BATCH)
-    rows = db.session.execute(stmt)
+    stmt = export_rows(invoice_query(filters, today()))
+    rows = db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
     body = stream_with_context(stream_invoices_xlsx(rows, context))
     filename = export_filename(filters, context.generated_at.date(), "xlsx")
     return download(body, XLSX_MIMETYPE, filename)
@@ -145,6 +145,7 @@ def bulk_export_xlsx():
     filters = parse_filters(request.form, max_per_page())
     stmt, _ = _selection_query(filters)
     context = export_context(filters)
+    stmt = export_rows(stmt)
     rows = db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
     body = stream_with_context(stream_invoices_xlsx(rows, context))
     name = f"invoices-{context.generated_at.date().isoformat()}-selection.xlsx"

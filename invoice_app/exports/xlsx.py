@@ -1,12 +1,13 @@
 """The filtered invoice list as an XLSX workbook, streamed as it is written.
 
-Memory stays flat however many rows match: openpyxl's write-only worksheet turns
-each row into XML straight away, and that XML goes into a zip entry whose
-compressed bytes are handed to the caller every few hundred rows, so the download
-starts with the first rows and nothing (not even a temporary file) grows with the
-row count. Zip entries of unknown size carry data descriptors, which Excel,
-LibreOffice and openpyxl read; one entry holds up to 2 GiB of sheet XML (about
-five million rows).
+Memory stays flat however many rows match: each row of the Invoices sheet is
+turned into XML straight away (sheet_xml.py says why not through openpyxl's
+cells), and that XML goes into a zip entry whose compressed bytes are handed to
+the caller every few hundred rows, so the download starts with the first rows and
+nothing (not even a temporary file) grows with the row count. openpyxl writes the
+rest: styles, the "Export info" sheet, the package parts. Zip entries of unknown
+size carry data descriptors, which Excel, LibreOffice and openpyxl read; one entry
+holds up to 2 GiB of sheet XML (about five million rows).
 
 Cells that hold user data (invoice number, client name and e-mail, the search
 text) are always text, never formulas (OWASP, "CSV injection"): a value that
@@ -20,19 +21,19 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+from openpyxl.packaging.relationship import RelationshipList
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
 from ..money import currency_places
+from . import sheet_xml
 from .summary import ExportContext, RunningTotals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -81,7 +82,7 @@ def amount_format(currency: str) -> str:
 
 
 class _CellMaker:
-    """Builds row values for one worksheet, reusing one styled cell per column.
+    """openpyxl cells for the small "Export info" sheet, one styled cell per column.
 
     A write-only worksheet writes a row as soon as it is appended, so a styled
     cell can be filled again for the next row instead of being made anew.
@@ -109,13 +110,6 @@ class _CellMaker:
         cell.data_type = "s"  # never "f" (formula) or "e" (error value)
         return cell
 
-    def date(self, column: int, value: date | None, number_format: str = DATE_FORMAT):
-        if value is None:
-            return None
-        cell = self._cell(("date", column), number_format=number_format)
-        cell.value = value
-        return cell
-
     def amount(self, column: int, value: Decimal, currency: str):
         # Decimal goes into the XML as its exact digits; Excel holds it as a double
         # (15 significant digits), which every amount up to 10**13 fits.
@@ -133,23 +127,67 @@ class _CellMaker:
         return cell
 
 
-def invoice_values(cells: _CellMaker, row) -> list:
-    """One invoice_query() row as the Invoices sheet's cells, in COLUMNS order."""
-    invoice, client = row.Invoice, row.Client
-    currency = invoice.currency
-    return [
-        cells.text(1, invoice.number),
-        cells.text(2, client.name),
-        cells.text(3, client.email),
-        cells.date(4, invoice.billing_period, PERIOD_FORMAT),
-        clean_text(currency),
-        cells.amount(6, invoice.usage_cost, currency),
-        cells.amount(7, invoice.payable, currency),
-        cells.date(8, invoice.issue_date),
-        cells.date(9, invoice.due_date),
-        row.effective_status,
-        cells.date(11, invoice.paid_date),
-    ]
+class _InvoiceRows:
+    """The Invoices sheet's rows as XML, with its styles registered in the workbook."""
+
+    def __init__(self, sheet):
+        self.sheet = sheet
+        self.letters = sheet_xml.column_letters(len(COLUMNS))
+        self.header_style = sheet_xml.style_id(
+            sheet,
+            font=HEADER_FONT,
+            fill=HEADER_FILL,
+            alignment=Alignment(vertical="center"),
+        )
+        self.quoted = sheet_xml.style_id(sheet, quotePrefix=True)
+        self.period = sheet_xml.style_id(sheet, number_format=PERIOD_FORMAT)
+        self.date = sheet_xml.style_id(sheet, number_format=DATE_FORMAT)
+        self._amount_styles: dict[str, int] = {}
+
+    def header(self) -> str:
+        cells = [
+            sheet_xml.text(f"{letter}1", title, self.header_style)
+            for letter, (title, _) in zip(self.letters, COLUMNS, strict=True)
+        ]
+        return sheet_xml.row(1, cells)
+
+    def _text(self, ref: str, value: str | None) -> str:
+        """User data as inert text; a formula trigger gets the quote prefix."""
+        text = clean_text(value)
+        style = self.quoted if needs_quote_prefix(text) else 0
+        return sheet_xml.text(ref, text, style)
+
+    def _amount_style(self, currency: str) -> int:
+        style = self._amount_styles.get(currency)
+        if style is None:
+            style = self._amount_styles[currency] = sheet_xml.style_id(
+                self.sheet, number_format=amount_format(currency)
+            )
+        return style
+
+    def row(self, index: int, row) -> str:
+        """One export_rows() row, in COLUMNS order."""
+        a, b, c, d, e, f, g, h, i, j, k = self.letters
+        n = str(index)
+        amount = self._amount_style(row.currency)
+        # Decimal goes into the XML as its exact digits; Excel holds it as a
+        # double (15 significant digits), which every amount up to 10**13 fits.
+        return sheet_xml.row(
+            index,
+            (
+                self._text(a + n, row.number),
+                self._text(b + n, row.client_name),
+                self._text(c + n, row.client_email),
+                sheet_xml.day(d + n, row.billing_period, self.period),
+                sheet_xml.text(e + n, clean_text(row.currency)),
+                sheet_xml.number(f + n, row.usage_cost, amount),
+                sheet_xml.number(g + n, row.payable, amount),
+                sheet_xml.day(h + n, row.issue_date, self.date),
+                sheet_xml.day(i + n, row.due_date, self.date),
+                sheet_xml.text(j + n, row.effective_status),
+                sheet_xml.day(k + n, row.paid_date, self.date),
+            ),
+        )
 
 
 class _ChunkSink:
@@ -182,14 +220,8 @@ class _PackageWriter(ExcelWriter):
         if not getattr(ws, "_streamed", False):
             return super().write_worksheet(ws)
         ws._drawing = SpreadsheetDrawing()
-        ws._rels = ws._writer._rels
+        ws._rels = RelationshipList()
         self.manifest.append(ws)
-
-
-def _prepare_invoice_sheet(sheet) -> None:
-    for index, (_, width) in enumerate(COLUMNS, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
 
 
 def _write_info_sheet(sheet, context: ExportContext, totals: RunningTotals) -> None:
@@ -243,46 +275,42 @@ def _write_info_sheet(sheet, context: ExportContext, totals: RunningTotals) -> N
 
 
 def stream_invoices_xlsx(rows: Iterable, context: ExportContext) -> Iterator[bytes]:
-    """The invoices (invoice_query() rows) as an XLSX file, in chunks of bytes."""
+    """The invoices (export_rows() rows) as an XLSX file, in chunks of bytes."""
     sink = _ChunkSink()
     workbook = Workbook(write_only=True)
     workbook.properties.creator = "Invoice Manager"
     workbook.properties.title = "Invoices"
     workbook.properties.created = context.generated_at.replace(tzinfo=None)
     sheet = workbook.create_sheet("Invoices")
-    _prepare_invoice_sheet(sheet)
+    sheet._id = 1
+    invoice_rows = _InvoiceRows(sheet)
     totals = RunningTotals()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
         # The sheet's XML goes straight into its zip entry as rows arrive.
-        sheet._id = 1
         member = zipfile.ZipInfo(
             sheet.path[1:], date_time=context.generated_at.timetuple()[:6]
         )
         member.compress_type = zipfile.ZIP_DEFLATED
-        entry = archive.open(member, "w")
-        sheet._writer = WorksheetWriter(sheet, out=entry)
-        sheet._writer.write_top()
+        with archive.open(member, "w") as entry:
+            widths = [width for _, width in COLUMNS]
+            xml = [sheet_xml.sheet_start(widths, frozen_rows=1), invoice_rows.header()]
+            written = 0
+            for row in rows:
+                written += 1
+                xml.append(invoice_rows.row(written + 1, row))
+                totals.add(
+                    row.effective_status, row.currency, row.usage_cost, row.payable
+                )
+                if written % FLUSH_EVERY == 0:
+                    entry.write("".join(xml).encode())
+                    xml.clear()
+                    if chunk := sink.take():
+                        yield chunk
+            # The filter's range is known only now; workbook.xml names it too.
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{written + 1}"
+            xml.append(sheet_xml.sheet_end(sheet.auto_filter.ref))
+            entry.write("".join(xml).encode())
         sheet._streamed = True
-        cells = _CellMaker(sheet)
-        sheet.append(
-            [cells.header(i, title) for i, (title, _) in enumerate(COLUMNS, 1)]
-        )
-        written = 0
-        for row in rows:
-            sheet.append(invoice_values(cells, row))
-            invoice = row.Invoice
-            totals.add(
-                row.effective_status,
-                invoice.currency,
-                invoice.usage_cost,
-                invoice.payable,
-            )
-            written += 1
-            if written % FLUSH_EVERY == 0 and (chunk := sink.take()):
-                yield chunk
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{written + 1}"
-        sheet.close()
-        entry.close()
         _write_info_sheet(workbook.create_sheet("Export info"), context, totals)
         _PackageWriter(workbook, archive).write_data()
     yield sink.take()
