@@ -2,6 +2,8 @@
 
 import pytest
 
+from invoice_app.extensions import db
+from invoice_app.models import Role, User
 from tests.conftest import PASSWORDS, csrf_token
 
 # Sign-in, static files and the load balancer's health checks are public.
@@ -120,3 +122,20 @@ def test_logout_needs_post_with_csrf(client, auth):
     response = client.post("/logout", data={"csrf_token": csrf_token(html)})
     assert response.location == "/login"
     assert client.get("/billing/invoices").status_code == 302
+
+
+def test_wrong_password_with_csrf_turned_off_is_still_a_message(app_factory):
+    """With CSRF turned off (WTF_CSRF_ENABLED=False) a wrong password is no 500."""
+    app = app_factory(WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    with app.app_context():
+        user = User(email="staff@example.test", role=Role.STAFF.value)
+        user.set_password(PASSWORDS["staff"])
+        db.session.add(user)
+        db.session.commit()
+    data = {"email": "staff@example.test", "password": "wrong"}
+    response = client.post("/login", data=data)
+    assert response.status_code == 400
+    assert "E-mail or password is not right." in response.get_data(as_text=True)
+    data["password"] = PASSWORDS["staff"]
+    assert client.post("/login", data=data).status_code == 302
