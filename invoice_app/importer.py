@@ -57,6 +57,7 @@ from sqlalchemy.orm import selectinload
 from . import audit
 from .database import begin_write
 from .extensions import db
+from .invoice_numbers import invoice_number_problem
 from .models import Client, Invoice, InvoiceLine, Status
 from .money import currency_places, is_currency, parse_amount
 
@@ -416,6 +417,15 @@ class _Cells:
             return None
         return value
 
+    def invoice_number(self, column: str) -> str | None:
+        value = self.text(column, max_length=64)
+        if not value:
+            return None
+        if problem := invoice_number_problem(value):
+            self.fail(column, problem)
+            return None
+        return value
+
     def date(self, column: str, *, required: bool = True) -> date | None:
         value = self.text(column, required=required)
         if not value:
@@ -508,7 +518,7 @@ def _check_invoice(record: _Record) -> _Invoice:
     currency = cells.currency("currency")
     invoice = _Invoice(
         record=record,
-        number=cells.text("invoice_number", max_length=64),
+        number=cells.invoice_number("invoice_number"),
         client_name=cells.text("client_name", max_length=200),
         client_email=cells.email("client_email"),
         billing_period=cells.month("billing_period"),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from invoice_app.extensions import db
 from invoice_app.importer import INVOICE_COLUMNS, LINE_COLUMNS, import_file
+from invoice_app.invoice_numbers import RESERVED
 from invoice_app.models import AuditEvent, Client, Invoice, InvoiceLine
 
 HEADER = ",".join(INVOICE_COLUMNS)
@@ -291,6 +292,11 @@ NUMBER = "is not a number like 1234.50"
 STATUS = "is not a status (DRAFT, DUE, OVER_DUE, PAID, CANCEL)"
 CURRENCY = "is not an ISO 4217 currency code (upper-case, USD)"
 REQUIRED = "a value is required"
+NUMBER_CHARS = (
+    "may hold only letters, digits, '.', '_' and '-', starting with a letter or "
+    "digit (it is part of the invoice's address)"
+)
+NUMBER_KEPT = "is kept for the app's own addresses; use another number"
 
 
 @pytest.mark.parametrize(
@@ -333,6 +339,14 @@ REQUIRED = "a value is required"
             "invoice_number",
             "is longer than 64 characters",
         ),
+        *[
+            ({"invoice_number": bad}, "invoice_number", f"{bad!r} {NUMBER_CHARS}")
+            for bad in ("INV/2025/1", "INV 1", "-1", "../x", "INV-1?x=1", "#1")
+        ],
+        *[
+            ({"invoice_number": word}, "invoice_number", f"{word!r} {NUMBER_KEPT}")
+            for word in ("new", "export", "Bulk", "INV-1.pdf")
+        ],
         ({"client_name": "  "}, "client_name", REQUIRED),
         (
             {"client_email": "billing.acme.example"},
@@ -836,3 +850,28 @@ def test_import_is_audited_and_sets_adjustment_and_paid_balance(
     ]
     assert events[0].actor == "cli (invoices import)"
     assert events[1].changes["payable"][1] == "140.00"
+
+
+def test_reserved_numbers_are_every_word_the_invoice_addresses_use(app):
+    """A route added under /billing/invoices/<word> must reserve its word."""
+    prefix = "/billing/invoices/"
+    words = {
+        rule.rule[len(prefix) :].split("/")[0].split(".")[0]
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(prefix)
+    }
+    assert {w for w in words if "<" not in w} == set(RESERVED)
+
+
+def test_accepted_numbers_reach_their_page_and_download(app, write, run, auth, client):
+    """Numbers at the edges of the rule work in every address they are part of."""
+    numbers = ["INV-1", "2025.06_A-7", "a", "INV-1.PDFX", "x.xlsx"]
+    content = csv_text(*(row(invoice_number=n) for n in numbers))
+    result = run(write("invoices.csv", content))
+    assert result.exit_code == 0, result.output
+    auth.login("staff")
+    for number in numbers:
+        page = client.get(f"/billing/invoices/{number}")
+        assert page.status_code == 200 and number in page.get_data(as_text=True)
+        pdf = client.get(f"/billing/invoices/{number}.pdf")
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
