@@ -58,8 +58,11 @@ PERIOD_FORMAT = "yyyy-mm"
 # of these as a formula when it is typed, pasted or edited. The full-width forms
 # count too in East Asian input modes.
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="E4E7EB")
+HEADER_STYLE = {
+    "font": Font(bold=True),
+    "fill": PatternFill("solid", fgColor="E4E7EB"),
+    "alignment": Alignment(vertical="center"),
+}
 # Rows between two hand-overs of compressed bytes to the response.
 FLUSH_EVERY = 500
 
@@ -111,8 +114,6 @@ class _CellMaker:
         return cell
 
     def amount(self, column: int, value: Decimal, currency: str):
-        # Decimal goes into the XML as its exact digits; Excel holds it as a double
-        # (15 significant digits), which every amount up to 10**13 fits.
         cell = self._cell(
             ("amount", column, currency), number_format=amount_format(currency)
         )
@@ -121,9 +122,8 @@ class _CellMaker:
 
     def header(self, column: int, title: str):
         cell = WriteOnlyCell(self.sheet, title)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(vertical="center")
+        for name, value in HEADER_STYLE.items():
+            setattr(cell, name, value)
         return cell
 
 
@@ -133,12 +133,7 @@ class _InvoiceRows:
     def __init__(self, sheet):
         self.sheet = sheet
         self.letters = sheet_xml.column_letters(len(COLUMNS))
-        self.header_style = sheet_xml.style_id(
-            sheet,
-            font=HEADER_FONT,
-            fill=HEADER_FILL,
-            alignment=Alignment(vertical="center"),
-        )
+        self.header_style = sheet_xml.style_id(sheet, **HEADER_STYLE)
         self.quoted = sheet_xml.style_id(sheet, quotePrefix=True)
         self.period = sheet_xml.style_id(sheet, number_format=PERIOD_FORMAT)
         self.date = sheet_xml.style_id(sheet, number_format=DATE_FORMAT)
@@ -170,8 +165,8 @@ class _InvoiceRows:
         a, b, c, d, e, f, g, h, i, j, k = self.letters
         n = str(index)
         amount = self._amount_style(row.currency)
-        # Decimal goes into the XML as its exact digits; Excel holds it as a
-        # double (15 significant digits), which every amount up to 10**13 fits.
+        # Amounts go into the XML as their exact Decimal digits; a spreadsheet
+        # holds them as doubles (15 significant digits: every amount to 10**13).
         return sheet_xml.row(
             index,
             (
