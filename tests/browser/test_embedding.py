@@ -1,8 +1,9 @@
 """The Invoice Manager in a portal's iframe, served from another site.
 
 Issue 5: a parent page from a different origin frames the app. With the origin
-allowed (FRAME_ANCESTORS) the table renders and filters work inside the frame,
-in embed mode (no portal shell), and the page tells its parent its height; with
+allowed (FRAME_ANCESTORS) the table renders and filters and downloads work inside
+the frame, in embed mode (no portal shell), and the page tells its parent its
+height; with
 the origin not allowed the browser refuses to frame the app.
 
 The app runs on http://127.0.0.1:<port> and the portal on http://localhost:<port>:
@@ -20,6 +21,7 @@ from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import openpyxl
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
@@ -206,6 +208,27 @@ def test_an_allowed_portal_frames_the_app_in_embed_mode(
     # Three rows take less room than seven: the portal hears the new height, and
     # the frame shrinks as well as grows.
     assert wait_until_sized(page, frame) < list_height
+
+    # Downloads start inside the frame too: the partitioned session cookie goes
+    # with them, and the files hold what the frame shows.
+    with page.expect_download() as info:
+        frame.get_by_role("link", name="XLSX", exact=True).click()
+    xlsx = info.value
+    assert xlsx.failure() is None, xlsx.failure()
+    assert xlsx.suggested_filename.endswith("-paid.xlsx"), xlsx.suggested_filename
+    with open(xlsx.path(), "rb") as file:  # saved without a file extension
+        sheet = openpyxl.load_workbook(file)["Invoices"]
+    exported = [r[0] for r in sheet.iter_rows(min_row=2, max_col=1, values_only=True)]
+    shown = rows.locator("td:first-child a")
+    assert exported == shown.all_inner_texts()
+    with page.expect_download() as info:
+        frame.get_by_role("link", name="Download invoice INV-1005 as PDF").click()
+    pdf = info.value
+    assert pdf.failure() is None, pdf.failure()
+    assert pdf.suggested_filename == "invoice-INV-1005.pdf"
+    with open(pdf.path(), "rb") as file:
+        assert file.read(5) == b"%PDF-"
+    assert page.url.startswith(portal) and "embed=1" in frame.url
 
     # Links keep embed mode too: an invoice's page opens in the frame, shell-less.
     frame.get_by_role("link", name="INV-1005", exact=True).click()
