@@ -82,6 +82,7 @@ _ISSUED = {Status.DUE.value, Status.OVER_DUE.value, Status.PAID.value}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _QUANTITY_PLACES = 4
 _UNIT_PRICE_PLACES = 6
 # unit_price is stored as an integer of millionths in a signed 64-bit column.
@@ -411,6 +412,14 @@ class _Cells:
             return ""
         if "\x00" in value:
             self.fail(column, "contains a NUL character")
+            return None
+        if _SURROGATE.search(value):
+            # Only a JSON \u escape can make one; no database can store it.
+            self.fail(
+                column,
+                f"{value!r} holds half of a UTF-16 surrogate pair, which is not "
+                "a character",
+            )
             return None
         if max_length is not None and len(value) > max_length:
             self.fail(column, f"is longer than {max_length} characters")

@@ -875,3 +875,39 @@ def test_accepted_numbers_reach_their_page_and_download(app, write, run, auth, c
         assert page.status_code == 200 and number in page.get_data(as_text=True)
         pdf = client.get(f"/billing/invoices/{number}.pdf")
         assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+
+
+def test_json_lone_surrogates_are_named_not_a_crash(app, write, run):
+    """A \\u escape of half a surrogate pair is refused; a whole pair is an emoji."""
+    item = {
+        "invoice_number": "INV-S1",
+        "client_name": "Bad \\ud800 Name",
+        "client_email": "s@example.test",
+        "billing_period": "2025-05",
+        "currency": "USD",
+        "usage_cost": "1",
+        "payable": "1",
+        "due_date": "2025-06-30",
+        "status": "DRAFT",
+        "notes": "receipt \\ud83e\\uddfe",
+        "lines": [
+            {"description": "x\\udfff", "quantity": 1, "unit_price": 1, "amount": 1}
+        ],
+    }
+    # Written with the escapes as they are: json.dumps would refuse nothing.
+    content = json.dumps([item]).replace("\\\\u", "\\u")
+    result = run(write("invoices.json", content))
+
+    assert_rejected(
+        result,
+        "invoices.json: item 1, column client_name: 'Bad \\ud800 Name' holds half "
+        "of a UTF-16 surrogate pair, which is not a character",
+        "invoices.json: item 1, line 1, column description: 'x\\udfff' holds half "
+        "of a UTF-16 surrogate pair, which is not a character",
+    )
+    assert counts() == (0, 0, 0)
+
+    item["client_name"], item["lines"] = "Good Name", []
+    result = run(write("good.json", json.dumps([item]).replace("\\\\u", "\\u")))
+    assert result.exit_code == 0, result.output
+    assert invoice("INV-S1").notes == "receipt 🧾"

@@ -8,6 +8,7 @@ compares every cell: value, type, number format, quote prefix.
 from __future__ import annotations
 
 import io
+import random
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -171,3 +172,46 @@ def test_number_never_uses_exponent_notation():
         '<c r="A1" t="n"><v>1000</v></c>'
     )
     assert "E" not in sheet_xml.number("A1", Decimal("1E-7"))
+
+
+def random_texts(count: int, seed: int = 6) -> list[str]:
+    """Strings from every corner of Unicode, XML-illegal code points included."""
+    rng = random.Random(seed)
+    pools = [
+        (0x00, 0x7F),  # ASCII with its control characters
+        (0x80, 0x24F),  # Latin-1 and extended Latin
+        (0x0590, 0x06FF),  # Hebrew, Arabic
+        (0x3000, 0x30FF),  # CJK punctuation, kana
+        (0xD800, 0xDFFF),  # lone surrogates: not characters at all
+        (0xFFF0, 0xFFFF),  # specials, U+FFFE and U+FFFF
+        (0x1F300, 0x1F6FF),  # emoji
+        (0x10FFF0, 0x10FFFF),  # the last plane
+    ]
+    texts = []
+    for _ in range(count):
+        chars = []
+        for _ in range(rng.randint(1, 12)):
+            low, high = rng.choice(pools)
+            chars.append(chr(rng.randint(low, high)))
+        texts.append("".join(chars))
+    return texts
+
+
+def test_any_text_gives_a_readable_file_with_every_legal_character():
+    texts = random_texts(400)
+    rows = [row(i, client_name=text) for i, text in enumerate(texts)]
+    sheet = exported(rows)["Invoices"]
+    got = [
+        r[0] for r in sheet.iter_rows(min_row=2, min_col=2, max_col=2, values_only=True)
+    ]
+    assert len(got) == len(texts)
+    for text, value in zip(texts, got, strict=True):
+        legal = xlsx.clean_text(text)
+        assert (value or "") == legal
+        assert all(
+            c in "\t\n\r"
+            or "\x20" <= c <= "\ud7ff"
+            or "\ue000" <= c <= "\ufffd"
+            or c >= "\U00010000"
+            for c in legal
+        )

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.packaging.relationship import RelationshipList
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -67,9 +67,15 @@ HEADER_STYLE = {
 FLUSH_EVERY = 500
 
 
+# What XML 1.0 cannot hold: control characters but tab, LF and CR; lone
+# surrogates (not characters; they cannot even be encoded as UTF-8); U+FFFE and
+# U+FFFF. openpyxl's own ILLEGAL_CHARACTERS_RE covers only the first kind.
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def clean_text(value: str | None) -> str:
-    """Text without the control characters an XLSX cannot hold."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value or "")
+    """Text without the characters an XLSX cannot hold."""
+    return XML_ILLEGAL.sub("", value or "")
 
 
 def needs_quote_prefix(text: str) -> bool:
