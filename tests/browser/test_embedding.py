@@ -198,6 +198,7 @@ def test_an_allowed_portal_frames_the_app_in_embed_mode(
     ) as info:
         frame.get_by_label("Status", exact=True).select_option("PAID")
     assert info.value.status == 200
+    assert parse_qs(urlsplit(info.value.url).query)["embed"] == ["1"]  # once
     assert "embed=1" in info.value.headers["hx-push-url"]
     expect(rows).to_have_count(3)
     expect(frame.locator("#result-count")).to_have_text("3 invoices match the filters")
