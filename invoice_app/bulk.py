@@ -3,6 +3,7 @@ which changed and why the others could not."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,19 +34,31 @@ def matching_numbers(filters: InvoiceFilters, today: date, limit: int) -> list[s
 
 
 def apply(
-    action: str, numbers: list[str], actor: str, today: date, reason: str = ""
+    action: str,
+    numbers: list[str],
+    actor: str,
+    today: date,
+    reason: str = "",
+    versions: Mapping[str, int] | None = None,
 ) -> BulkResult:
-    """Issue or cancel each invoice in turn; a refusal does not stop the others."""
+    """Issue or cancel each invoice in turn; a refusal does not stop the others.
+
+    versions holds the version the user saw of each ticked invoice: one changed
+    since is refused, as a single action would be. Invoices without one (all
+    that match the filters, which nobody saw one by one) change as they are now.
+    """
+    versions = versions or {}
     result = BulkResult("issue" if action == "issue" else "cancel")
     for number in dict.fromkeys(numbers):  # once each, in the order given
         invoice = lifecycle.load_for_write(number)
         try:
             if invoice is None:
                 raise LifecycleError(f"There is no invoice {number}.")
+            version = versions.get(number, invoice.version)
             if action == "issue":
-                lifecycle.issue(invoice, invoice.version, actor, today)
+                lifecycle.issue(invoice, version, actor, today)
             else:
-                lifecycle.cancel(invoice, invoice.version, actor, reason, today)
+                lifecycle.cancel(invoice, version, actor, reason, today)
         except LifecycleError as error:
             db.session.rollback()
             result.failed.append((number, error.message))

@@ -1,5 +1,6 @@
 """Bulk issue and cancel: each invoice on its own, with a report of what failed."""
 
+import re
 from datetime import date
 
 import pytest
@@ -69,6 +70,65 @@ def test_bulk_cancel_all_that_match_the_filters(client, auth, invoices):
     assert statuses() == {"D1": "CANCEL", "D2": "CANCEL", "U1": "DUE", "P1": "PAID"}
     page = client.get(response.location).get_data(as_text=True)
     assert "Cancel: 2 of 2 invoices changed." in page
+
+
+def seen_on_page(html: str) -> dict[str, str]:
+    """The seen-<number> versions the page would send with the bulk form."""
+    return dict(re.findall(r'name="(seen-[^"]+)" value="(\d+)" form="bulk-form"', html))
+
+
+def changed_by_someone_else(number: str) -> None:
+    invoice = db.session.scalar(db.select(Invoice).where(Invoice.number == number))
+    invoice.notes = "edited in another tab"
+    invoice.version += 1
+    db.session.commit()
+
+
+def test_ticked_rows_change_only_as_the_user_saw_them(client, auth, invoices):
+    """A ticked draft edited by someone else since the page loaded is not issued."""
+    auth.login("admin")
+    page = client.get("/billing/invoices").get_data(as_text=True)
+    seen = seen_on_page(page)
+    assert seen["seen-D1"] == str(invoices["D1"].version)
+    d2_seen = int(seen["seen-D2"])
+    changed_by_someone_else("D2")
+
+    response = client.post(
+        "/billing/invoices/bulk",
+        data={"csrf_token": csrf_token(page), "action": "issue", **seen}
+        | {"numbers": ["D1", "D2"]},
+        headers={"HX-Request": "true"},
+    )
+
+    html = response.get_data(as_text=True)
+    assert "Issue: 1 of 2 invoices changed." in html
+    assert (
+        "D2</span>: Invoice D2 was changed by someone else since you opened it. "
+        "Reload to see the change, then try again." in html
+    )
+    assert statuses() == {"D1": "DUE", "D2": "DRAFT", "U1": "DUE", "P1": "PAID"}
+    # The refreshed table shows the new version, so ticking D2 again works.
+    assert seen_on_page(html)["seen-D2"] == str(d2_seen + 1)
+
+
+def test_all_that_match_change_as_they_are_now(client, auth, invoices):
+    """Nobody saw each of "all that match", so no version is held against them."""
+    auth.login("admin")
+    page = client.get("/billing/invoices").get_data(as_text=True)
+    seen = seen_on_page(page)
+    changed_by_someone_else("D2")
+    response = client.post(
+        "/billing/invoices/bulk",
+        data={
+            "csrf_token": csrf_token(page),
+            "action": "issue",
+            "all_matching": "1",
+            "status": "DRAFT",
+            **seen,
+        },
+    )
+    assert response.status_code == 302
+    assert statuses() == {"D1": "DUE", "D2": "DUE", "U1": "DUE", "P1": "PAID"}
 
 
 def test_bulk_cancel_needs_one_reason(client, auth, invoices):

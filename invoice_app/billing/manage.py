@@ -319,6 +319,18 @@ def selected_numbers(form, filters) -> list[str]:
     return numbers
 
 
+def seen_versions(form, numbers: list[str]) -> dict[str, int]:
+    """The version each ticked row showed (none for "all that match")."""
+    if form.get("all_matching") == "1":
+        return {}
+    versions = {}
+    for number in numbers:
+        version = form.get(f"seen-{number}", type=int)
+        if version is not None:
+            versions[number] = version
+    return versions
+
+
 @bp.post("/invoices/bulk")
 @admin_required
 def bulk_action():
@@ -331,7 +343,10 @@ def bulk_action():
     if action == "cancel" and not reason:
         abort(422, "Give one reason for cancelling the selected invoices.")
     numbers = selected_numbers(request.form, filters)
-    result = bulk.apply(action, numbers, current_user.email, today(), reason)
+    versions = seen_versions(request.form, numbers)
+    result = bulk.apply(
+        action, numbers, current_user.email, today(), reason, versions=versions
+    )
     if not wants_fragment():
         flash(result.summary)
         for number, why in result.failed:
