@@ -1,10 +1,17 @@
 """The app under gunicorn, mounted under a URL prefix, driven over real HTTP."""
 
+import io
 import re
 import urllib.parse
+from datetime import date
 
+import openpyxl
 import pytest
 
+from invoice_app.billing.exports import XLSX_BATCH
+from invoice_app.demo import seed_invoices
+from invoice_app.extensions import db
+from invoice_app.models import Invoice
 from tests.conftest import PASSWORDS, csrf_token
 from tests.gunicorn_server import Browserless, GunicornServer
 
@@ -60,3 +67,59 @@ def test_everything_carries_the_url_prefix_under_gunicorn(prefixed_server):
 
     status, _, body = http.request(f"{PREFIX}/billing/invoices/INV-P1")
     assert status == 200 and "Prefix Co" in body.decode()
+
+
+def signed_in(server: GunicornServer) -> Browserless:
+    """A staff member's cookie session on the server."""
+    http = Browserless(server.base)
+    _, _, body = http.request("/login")
+    form = urllib.parse.urlencode(
+        {
+            "email": "staff@example.test",
+            "password": PASSWORDS["staff"],
+            "csrf_token": csrf_token(body.decode()),
+        }
+    ).encode()
+    assert http.request("/login", data=form)[0] == 302
+    return http
+
+
+def test_xlsx_export_streams_every_row_under_gunicorn(database_url, auth):
+    """The download is sent after the view returns: its rows must still come.
+
+    A streamed body outlives the request's database session; on PostgreSQL the
+    export read its rows through a server-side cursor that died with that
+    session (the first batch failed), which the test client cannot show.
+    """
+    auth.user("staff")
+    count = XLSX_BATCH * 2 + 17  # several batches from the cursor
+    seed_invoices(count, date(2025, 7, 15))
+    numbers = db.session.scalars(
+        db.select(Invoice.number).order_by(Invoice.number)
+    ).all()
+    with GunicornServer(database_url) as server:
+        http = signed_in(server)
+        status, headers, body = http.request(
+            "/billing/invoices/export.xlsx?sort=number"
+        )
+        assert status == 200, body[:500]
+        assert "attachment" in headers["Content-Disposition"]
+        sheet = openpyxl.load_workbook(io.BytesIO(body))["Invoices"]
+        got = [r[0] for r in sheet.iter_rows(min_row=2, max_col=1, values_only=True)]
+        assert got == numbers and len(got) == count
+
+        # The selection export streams the same way.
+        page = http.request("/billing/invoices")[2].decode()
+        form = urllib.parse.urlencode(
+            {
+                "csrf_token": csrf_token(page),
+                "all_matching": "1",
+                "q": numbers[0],
+            }
+        ).encode()
+        status, _, body = http.request("/billing/invoices/bulk/export.xlsx", data=form)
+        assert status == 200, body[:500]
+        sheet = openpyxl.load_workbook(io.BytesIO(body))["Invoices"]
+        assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+            numbers[0]
+        ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -65,14 +66,25 @@ def download(body, mimetype: str, filename: str) -> Response:
     return Response(body, mimetype=mimetype, headers=headers)
 
 
+def streamed_rows(stmt) -> Iterator:
+    """stmt's rows, read in batches only once the response body is being sent.
+
+    The request's session is closed when the view returns, before a streamed
+    body is sent (Flask pushes the contexts again for stream_with_context, with
+    a new session), and PostgreSQL's server-side cursor dies with the
+    transaction that opened it. So the query runs here, in the session the
+    stream itself holds, which is closed when the stream ends.
+    """
+    yield from db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
+
+
 @bp.get("/invoices/export.xlsx")
 @login_required
 def export_xlsx():
     """Every invoice matching the filters, in the table's order, as streamed XLSX."""
     filters = parse_filters(request.args, max_per_page())
     context = export_context(filters)
-    stmt = export_rows(invoice_query(filters, today()))
-    rows = db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
+    rows = streamed_rows(export_rows(invoice_query(filters, today())))
     body = stream_with_context(stream_invoices_xlsx(rows, context))
     filename = export_filename(filters, context.generated_at.date(), "xlsx")
     return download(body, XLSX_MIMETYPE, filename)
@@ -145,8 +157,7 @@ def bulk_export_xlsx():
     filters = parse_filters(request.form, max_per_page())
     stmt, _ = _selection_query(filters)
     context = export_context(filters)
-    stmt = export_rows(stmt)
-    rows = db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
+    rows = streamed_rows(export_rows(stmt))
     body = stream_with_context(stream_invoices_xlsx(rows, context))
     name = f"invoices-{context.generated_at.date().isoformat()}-selection.xlsx"
     return download(body, XLSX_MIMETYPE, name)
