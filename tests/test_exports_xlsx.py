@@ -15,9 +15,13 @@ import openpyxl
 import pytest
 import time_machine
 
+from invoice_app.billing.exports import XLSX_BATCH
+from invoice_app.demo import seed_invoices
 from invoice_app.exports import xlsx
 from invoice_app.exports.summary import ExportContext
+from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters
+from invoice_app.models import Invoice
 
 TODAY = datetime(2025, 7, 15, 12, 0, tzinfo=UTC)
 INJECTIONS = [
@@ -350,3 +354,15 @@ def stream(rows):
         InvoiceFilters(q="=cmd"), datetime(2025, 7, 15, 12, tzinfo=UTC), "a@b.test"
     )
     return xlsx.stream_invoices_xlsx(rows, context)
+
+
+def test_export_of_many_batches_has_every_row(client, auth):
+    """More rows than one database batch: the stream reads them all, in order."""
+    auth.login("staff")
+    seed_invoices(XLSX_BATCH * 2 + 3, date(2025, 7, 15))
+    numbers = db.session.scalars(
+        db.select(Invoice.number).order_by(Invoice.number.desc())
+    ).all()
+    sheet = export(client, "?sort=-number")["Invoices"]
+    got = [r[0] for r in sheet.iter_rows(min_row=2, max_col=1, values_only=True)]
+    assert got == numbers

@@ -67,15 +67,16 @@ def download(body, mimetype: str, filename: str) -> Response:
 
 
 def streamed_rows(stmt) -> Iterator:
-    """stmt's rows, read in batches only once the response body is being sent.
+    """stmt's rows, read in batches on a connection of their own while they stream.
 
-    The request's session is closed when the view returns, before a streamed
-    body is sent (Flask pushes the contexts again for stream_with_context, with
-    a new session), and PostgreSQL's server-side cursor dies with the
-    transaction that opened it. So the query runs here, in the session the
-    stream itself holds, which is closed when the stream ends.
+    A streamed body is sent after the view has returned, and by then the
+    request's session has been closed (and, on PostgreSQL, the server-side
+    cursor with its transaction). So the rows come from a connection that only
+    this stream uses, opened when the first row is wanted and closed when the
+    stream ends or the client goes away.
     """
-    yield from db.session.execute(stmt.execution_options(yield_per=XLSX_BATCH))
+    with db.engine.connect() as connection:
+        yield from connection.execute(stmt.execution_options(yield_per=XLSX_BATCH))
 
 
 @bp.get("/invoices/export.xlsx")
