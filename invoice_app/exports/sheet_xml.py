@@ -27,16 +27,21 @@ from openpyxl.utils.datetime import to_excel
 SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
+def styled_cell(sheet, value=None, **style) -> WriteOnlyCell:
+    """An openpyxl cell of sheet with style attributes (number_format=…, font=…)."""
+    cell = WriteOnlyCell(sheet, value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell
+
+
 def style_id(sheet, **style) -> int:
     """The index of a cell style (number_format=…, font=…) in sheet's workbook.
 
     Asking openpyxl for the id adds the style to the workbook, so it is in the
     styles part openpyxl writes when the file is finished.
     """
-    cell = WriteOnlyCell(sheet)
-    for name, value in style.items():
-        setattr(cell, name, value)
-    return cell.style_id
+    return styled_cell(sheet, **style).style_id
 
 
 def column_letters(count: int) -> list[str]:
