@@ -118,24 +118,24 @@ def live_server(app) -> str:
         yield url
 
 
-@pytest.fixture
-def admin(app) -> User:
-    """An admin who signs in with ADMIN_EMAIL / ADMIN_PASSWORD."""
-    user = User(email=ADMIN_EMAIL, role=Role.ADMIN.value)
+def _saved_admin(email: str) -> User:
+    user = User(email=email, role=Role.ADMIN.value)
     user.set_password(ADMIN_PASSWORD)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+@pytest.fixture
+def admin(app) -> User:
+    """An admin who signs in with ADMIN_EMAIL / ADMIN_PASSWORD."""
+    return _saved_admin(ADMIN_EMAIL)
 
 
 @pytest.fixture
 def other_admin(app) -> User:
     """A second admin (OTHER_ADMIN_EMAIL, same password), for concurrent changes."""
-    user = User(email=OTHER_ADMIN_EMAIL, role=Role.ADMIN.value)
-    user.set_password(ADMIN_PASSWORD)
-    db.session.add(user)
-    db.session.commit()
-    return user
+    return _saved_admin(OTHER_ADMIN_EMAIL)
 
 
 @pytest.fixture
