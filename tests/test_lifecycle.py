@@ -255,6 +255,42 @@ def test_htmx_row_action_swaps_the_row_and_the_counts(admin, make_invoice):
     assert f"Invoice {draft.number} issued; due 2025-07-31." in html
 
 
+@pytest.mark.parametrize("action", ["issue", "pay", "cancel"])
+def test_row_action_with_invalid_filters_changes_nothing_and_says_why(
+    admin, make_invoice, action
+):
+    # The screen can hold From after To; the row's form includes those filters.
+    invoice = make_in_status(make_invoice, "DRAFT" if action == "issue" else "DUE")
+    before = (invoice.status, invoice.version, invoice.amount_paid)
+    response = admin.post(
+        f"/billing/invoices/{invoice.number}/{action}",
+        data={
+            "version": invoice.version,
+            "view": "row",
+            "status": "ALL",
+            "date_from": "2025-06-30",
+            "date_to": "2025-06-01",
+            **ACTIONS[action],
+        },
+        headers={"X-CSRFToken": token(admin), "HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert "nothing was changed" in text
+    assert "date_to" in text or "To" in text
+    after = reload(invoice)
+    assert (after.status, after.version, after.amount_paid) == before
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(AuditEvent.id)).where(
+                AuditEvent.invoice_number == invoice.number
+            )
+        )
+        == 0
+    )
+
+
 def test_htmx_conflict_is_a_plain_message(admin, make_invoice):
     invoice = make_in_status(make_invoice, "PAID")
     response = admin.post(

@@ -22,7 +22,7 @@ from ..auth.roles import admin_required
 from ..clock import today
 from ..errors import handle_http_error
 from ..extensions import db
-from ..filters import parse_filters
+from ..filters import InvalidFilters, InvoiceFilters, parse_filters
 from ..lifecycle import InvalidChange, LifecycleError, PaymentInput
 from ..models import AuditEvent, Client, Invoice
 from ..money import parse_amount, to_places
@@ -171,15 +171,32 @@ def client_options():
     )
 
 
-def _action_response(invoice: Invoice, message: str):
+def _row_filters() -> InvoiceFilters | None:
+    """The list's filters a row action re-counts with, checked before it acts.
+
+    Parsed first: a bad filter found after the commit would answer an error for a
+    change that was in fact saved, and a retry would then be refused.
+    """
+    if not (wants_fragment() and request.form.get("view") == "row"):
+        return None
+    try:
+        return parse_filters(request.form)
+    except InvalidFilters as error:
+        abort(
+            400,
+            f"{error.description}. Fix the filters above the table, then try "
+            "again; nothing was changed.",
+        )
+
+
+def _action_response(invoice: Invoice, message: str, filters: InvoiceFilters | None):
     """After a change: the changed row (+ counts) or the detail panel, or a redirect."""
     if not wants_fragment():
         flash(message)
         return redirect(url_for("billing.detail", number=invoice.number))
     day = today()
     status = lifecycle.shown_status(invoice, day)
-    if request.form.get("view") == "row":
-        filters = parse_filters(request.form)
+    if filters is not None:
         counted = summary(filters, day)
         return render_template(
             "billing/_row_update.html",
@@ -223,13 +240,14 @@ def _invalid(form) -> None:
 @admin_required
 def issue(number: str):
     """DRAFT → DUE."""
+    filters = _row_filters()
     invoice = _invoice_or_404(number)
     form = VersionForm()
     if not form.validate_on_submit():
         _invalid(form)
     lifecycle.issue(invoice, _version(form), current_user.email, today())
     return _action_response(
-        invoice, f"Invoice {number} issued; due {invoice.due_date}."
+        invoice, f"Invoice {number} issued; due {invoice.due_date}.", filters
     )
 
 
@@ -237,6 +255,7 @@ def issue(number: str):
 @admin_required
 def pay(number: str):
     """Record a payment (partial or full) on a DUE or OVER_DUE invoice."""
+    filters = _row_filters()
     invoice = _invoice_or_404(number)
     form = PaymentForm()
     if not form.validate_on_submit():
@@ -256,13 +275,14 @@ def pay(number: str):
     else:
         balance = to_places(invoice.balance_due, invoice.currency)
         message = f"Payment recorded; {balance} {invoice.currency} still due."
-    return _action_response(invoice, message)
+    return _action_response(invoice, message, filters)
 
 
 @bp.post("/invoices/<number>/cancel")
 @admin_required
 def cancel(number: str):
     """Void an invoice, with a reason."""
+    filters = _row_filters()
     invoice = _invoice_or_404(number)
     form = CancelForm()
     if not form.validate_on_submit():
@@ -270,7 +290,7 @@ def cancel(number: str):
     lifecycle.cancel(
         invoice, _version(form), current_user.email, form.reason.data, today()
     )
-    return _action_response(invoice, f"Invoice {number} cancelled.")
+    return _action_response(invoice, f"Invoice {number} cancelled.", filters)
 
 
 @bp.post("/invoices/<number>/delete")
