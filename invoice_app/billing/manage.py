@@ -184,8 +184,8 @@ def _row_filters() -> InvoiceFilters | None:
     except InvalidFilters as error:
         abort(
             400,
-            f"{error.description}. Fix the filters above the table, then try "
-            "again; nothing was changed.",
+            f"{error.description.rstrip('.')}. Fix the filters above the table, then "
+            "try again; nothing was changed.",
         )
 
 
