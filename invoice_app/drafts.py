@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .database import begin_write
 from .extensions import db
-from .lifecycle import ALLOWED_FROM, _guarded_update, _refusal
+from .lifecycle import ALLOWED_FROM, LifecycleError, _guarded_update, _refusal
 from .models import Client, Invoice, InvoiceLine, Status
 from .money import currency_places
 
@@ -77,15 +77,17 @@ def _client_for(data: DraftInput) -> Client:
 
 
 def _next_number(period: date) -> str:
+    """The month's next INV-YYYYMM-NNNNNN, after the highest of the app's own."""
     prefix = f"INV-{period:%Y%m}-"
-    last = db.session.scalar(
-        select(func.max(Invoice.number)).where(Invoice.number.like(f"{prefix}%"))
+    # Imported numbers may share the prefix (INV-202505-A1): only all-digit
+    # suffixes count, compared as numbers, so an odd one never stalls the
+    # sequence. 18 digits at most keep the cast inside a BIGINT.
+    ours = Invoice.number.like(f"{prefix}%") & Invoice.number.regexp_match(
+        f"^{prefix}[0-9]{{1,18}}$"
     )
-    try:
-        sequence = int(last.removeprefix(prefix)) + 1 if last else 1
-    except ValueError:
-        sequence = 1
-    return f"{prefix}{sequence:06d}"
+    sequence = func.substr(Invoice.number, len(prefix) + 1)
+    last = db.session.scalar(select(func.max(cast(sequence, BigInteger))).where(ours))
+    return f"{prefix}{(last or 0) + 1:06d}"
 
 
 def _apply(invoice: Invoice, data: DraftInput, totals: Totals) -> None:
@@ -159,7 +161,11 @@ def create_draft(data: DraftInput, actor: str) -> Invoice:
         )
         db.session.commit()
         return invoice
-    raise RuntimeError("could not allocate an invoice number")
+    raise LifecycleError(
+        "The draft could not be given a number: other drafts for "
+        f"{data.billing_period:%Y-%m} were being created at the same moment. "
+        "Nothing was saved; try again."
+    )
 
 
 def update_draft(

@@ -1,10 +1,12 @@
 """Draft invoices through the form: create, validate, edit, delete, live totals."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from invoice_app import drafts
 from invoice_app.extensions import db
 from invoice_app.models import AuditEvent, Client, Invoice
 from tests.conftest import csrf_token
@@ -199,3 +201,33 @@ def test_live_totals_are_computed_on_the_server(admin):
         data=draft_data(admin, **{"lines-0-quantity": "abc"}),
     ).get_data(as_text=True)
     assert "€1.13" in html
+
+
+def test_draft_numbers_ignore_numbers_not_in_the_apps_pattern(admin, make_invoice):
+    # Imported numbers of other shapes share the month's prefix; the sequence is
+    # the highest of the app's own INV-YYYYMM-<digits> numbers.
+    for odd in ("INV-202506-A1", "INV-202506-ZZZ", "INV-202506-0041", "INV-202506-7-B"):
+        make_invoice(number=odd, billing_period=date(2025, 6, 1))
+    make_invoice(number="INV-202507-000900", billing_period=date(2025, 7, 1))
+    numbers = []
+    for _ in range(3):
+        response = admin.post("/billing/invoices/new", data=draft_data(admin))
+        assert response.status_code == 302, response.get_data(as_text=True)
+        numbers.append(response.location.rsplit("/", 1)[1])
+    assert numbers == ["INV-202506-000042", "INV-202506-000043", "INV-202506-000044"]
+    stored = db.session.scalars(
+        db.select(Invoice.number).where(Invoice.status == "DRAFT")
+    ).all()
+    assert sorted(stored) == numbers
+
+
+def test_a_number_that_cannot_be_allocated_is_a_409_not_a_500(
+    admin, make_invoice, monkeypatch
+):
+    make_invoice(number="INV-202506-000001", billing_period=date(2025, 6, 1))
+    # Another writer keeps taking the number this one computes.
+    monkeypatch.setattr(drafts, "_next_number", lambda period: "INV-202506-000001")
+    response = admin.post("/billing/invoices/new", data=draft_data(admin))
+    assert response.status_code == 409
+    assert "could not be given a number" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Invoice)) == 1
