@@ -191,6 +191,27 @@ def test_lines_are_added_and_removed_in_place(admin):
     assert 'value="Egress (GB)"' in html and "Compute" not in html
 
 
+def test_add_line_at_the_limit_says_so_next_to_the_lines(admin):
+    data = draft_data(admin)
+    for i in range(200):
+        data[f"lines-{i}-description"] = f"Line {i}"
+        data[f"lines-{i}-quantity"] = "1"
+        data[f"lines-{i}-unit_price"] = "0.01"
+    response = admin.post(
+        "/billing/invoices/draft/lines",
+        data={**data, "add_line": "1"},
+        headers={"HX-Request": "true"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="draft-lines"')
+    assert 'name="lines-199-description"' in html
+    assert 'name="lines-200-description"' not in html
+    assert re.search(r'id="draft-lines-error"[^>]*>At most 200 lines', html)
+    # The totals still show all 200 lines (200 × 0.01 EUR).
+    assert "€2.00" in html
+
+
 def test_live_totals_are_computed_on_the_server(admin):
     html = admin.post(
         "/billing/invoices/draft/totals", data=draft_data(admin)

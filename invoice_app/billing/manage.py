@@ -132,8 +132,12 @@ def edit_draft(number: str):
 def draft_lines():
     """Re-render the line items with one added or removed (htmx, in place)."""
     form = _draft_form()
+    lines_message = ""
     if "add_line" in request.form:
-        form.lines.append_entry()
+        if len(form.lines) < form.lines.max_entries:
+            form.lines.append_entry()
+        else:
+            lines_message = f"At most {form.lines.max_entries} lines on one invoice."
     remove = request.form.get("remove_line", type=int)
     if remove is not None and len(form.lines) > 1 and 0 <= remove < len(form.lines):
         kept = [entry.data for i, entry in enumerate(form.lines) if i != remove]
@@ -142,7 +146,12 @@ def draft_lines():
         for data in kept:
             form.lines.append_entry(data)
     totals_ = _preview_totals(form)
-    return render_template("billing/_draft_lines.html", form=form, totals=totals_)
+    return render_template(
+        "billing/_draft_lines.html",
+        form=form,
+        totals=totals_,
+        lines_message=lines_message,
+    )
 
 
 @bp.post("/invoices/draft/totals")
