@@ -5,6 +5,7 @@ allowed, and nothing is written. Each change writes its audit entry in the same
 transaction.
 
     DRAFT --issue--> DUE --(due date passes)--> OVER_DUE
+    DRAFT --issue, payable 0 or less (nothing to pay)--> PAID
     DUE/OVER_DUE --payment (balance reaches 0)--> PAID
     DRAFT/DUE/OVER_DUE --cancel (reason)--> CANCEL
     PAID and CANCEL are final.
@@ -139,8 +140,18 @@ def load_for_write(number: str) -> Invoice | None:
     return db.session.scalar(select(Invoice).where(Invoice.number == number))
 
 
+def nothing_to_pay(invoice: Invoice) -> bool:
+    """A zero invoice or a credit note: no payment will ever settle it."""
+    return invoice.payable <= 0
+
+
 def issue(invoice: Invoice, version: int, actor: str, today: date) -> Invoice:
-    """DRAFT → DUE: issue date today; due date from the terms if it has none."""
+    """DRAFT → DUE: issue date today; due date from the terms if it has none.
+
+    With nothing to pay (payable 0 or less) the invoice is settled as it is
+    issued: PAID, paid today, nothing received; else it would stay DUE, then
+    OVER_DUE, for ever, since no payment above zero can clear it.
+    """
     due = invoice.due_date
     if due is None and invoice.payment_terms_days is not None:
         due = today + timedelta(days=invoice.payment_terms_days)
@@ -156,16 +167,24 @@ def issue(invoice: Invoice, version: int, actor: str, today: date) -> Invoice:
                 f"date {today}: change the due date first."
             )
     before = _snapshot(invoice)
+    values = {"status": Status.DUE.value}
+    note = ""
+    if nothing_to_pay(invoice):
+        values = {"status": Status.PAID.value, "paid_date": today}
+        note = (
+            f"Payable {to_places(invoice.payable, invoice.currency)} "
+            f"{invoice.currency}: nothing to pay, PAID at issue."
+        )
     _guarded_update(
-        invoice, "issue", version, today, status=Status.DUE.value,
-        issue_date=today, due_date=due,
-    )  # fmt: skip
+        invoice, "issue", version, today, issue_date=today, due_date=due, **values
+    )
     audit.record(
         invoice.id,
         invoice.number,
         actor,
         "issue",
         audit.diff(before, _snapshot(invoice)),
+        note=note,
     )
     db.session.commit()
     return invoice

@@ -2,6 +2,7 @@
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -215,3 +216,17 @@ def test_bulk_download_needs_csrf(client, auth, invoices):
         "/billing/invoices/bulk/invoices.zip", data={"numbers": "D1"}
     )
     assert response.status_code == 400
+
+
+def test_bulk_issue_of_a_draft_with_nothing_to_pay_makes_it_paid(
+    client, auth, invoices
+):
+    invoices["D2"].payable = Decimal("0.00")
+    invoices["D2"].adjustment = -invoices["D2"].usage_cost
+    db.session.commit()
+    auth.login("admin")
+    response = post_bulk(client, action="issue", numbers=["D1", "D2"])
+    assert response.status_code == 302
+    assert statuses() == {"D1": "DUE", "D2": "PAID", "U1": "DUE", "P1": "PAID"}
+    paid = db.session.get(Invoice, invoices["D2"].id)
+    assert paid.paid_date == paid.issue_date == date(2025, 7, 15)

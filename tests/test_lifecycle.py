@@ -291,6 +291,39 @@ def test_row_action_with_invalid_filters_changes_nothing_and_says_why(
     )
 
 
+@pytest.mark.parametrize("payable", ["0.00", "-25.00"])
+def test_issuing_a_draft_with_nothing_to_pay_makes_it_paid(
+    admin, make_invoice, payable
+):
+    # A zero invoice or a credit note: nobody will ever pay it, so it must not sit
+    # DUE and then OVER_DUE for ever.
+    draft = make_in_status(make_invoice, "DRAFT")
+    draft.payable = Decimal(payable)
+    draft.adjustment = Decimal(payable) - draft.usage_cost
+    db.session.commit()
+    response = act(admin, draft, "issue")
+    assert response.status_code == 302
+    html = admin.get(response.location).get_data(as_text=True)
+    assert f"Invoice {draft.number} issued with nothing to pay: it is PAID." in html
+    after = reload(draft)
+    assert after.status == "PAID"
+    assert after.issue_date == after.paid_date == date(2025, 7, 15)
+    assert after.amount_paid == 0 and after.balance_due == 0
+    assert after.payments == []
+    (event,) = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.invoice_number == draft.number)
+    ).all()
+    assert event.action == "issue"
+    assert event.changes["status"] == ["DRAFT", "PAID"]
+    assert event.changes["paid_date"] == [None, "2025-07-15"]
+    assert "nothing to pay" in event.note
+    # Final, like any PAID invoice.
+    assert (
+        act(admin, after, "pay", amount="1.00", received_on="2025-07-15").status_code
+        == 409
+    )
+
+
 def test_htmx_conflict_is_a_plain_message(admin, make_invoice):
     invoice = make_in_status(make_invoice, "PAID")
     response = admin.post(

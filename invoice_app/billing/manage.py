@@ -255,9 +255,11 @@ def issue(number: str):
     if not form.validate_on_submit():
         _invalid(form)
     lifecycle.issue(invoice, _version(form), current_user.email, today())
-    return _action_response(
-        invoice, f"Invoice {number} issued; due {invoice.due_date}.", filters
-    )
+    if invoice.status == "PAID":
+        message = f"Invoice {number} issued with nothing to pay: it is PAID."
+    else:
+        message = f"Invoice {number} issued; due {invoice.due_date}."
+    return _action_response(invoice, message, filters)
 
 
 @bp.post("/invoices/<number>/pay")
