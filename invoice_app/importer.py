@@ -34,7 +34,13 @@ The rules, as decided for this importer:
   gives (the file is the newer source). One file may not give one e-mail two names.
 * An invoice number already in the database is a conflict, unless update=True:
   then that invoice is replaced in place (same id), lines included; when the file
-  gives it no lines it ends up with none.
+  gives it no lines it ends up with none. PAID and CANCEL invoices are final and
+  are never replaced. What was paid on a DUE or OVER_DUE invoice stays paid: the
+  update may not lower payable below it, change its currency, make it a DRAFT,
+  or leave it DUE with the payments already covering it.
+* A DUE or OVER_DUE invoice needs something to pay: with payable 0 or less it is
+  PAID from its issue (as issuing such a draft makes it), and a PAID one has
+  nothing received.
 * The stored status is the file's status, OVER_DUE included.
 """
 
@@ -59,7 +65,7 @@ from .database import begin_write
 from .extensions import db
 from .invoice_numbers import invoice_number_problem
 from .models import Client, Invoice, InvoiceLine, Status
-from .money import currency_places, is_currency, parse_amount
+from .money import currency_places, is_currency, parse_amount, to_places
 
 INVOICE_COLUMNS = (
     "invoice_number",
@@ -558,6 +564,13 @@ def _check_invoice(record: _Record) -> _Invoice:
         value = getattr(invoice, column)
         if issued and value and value < issued:
             fail_once(column, f"{value} is before issue_date {issued}")
+    unpaid = {Status.DUE.value, Status.OVER_DUE.value}
+    if status in unpaid and invoice.payable is not None and invoice.payable <= 0:
+        fail_once(
+            "payable",
+            f"{invoice.payable} leaves nothing to pay, so the invoice is PAID from "
+            f"its issue, not {status}: import it as PAID",
+        )
     return invoice
 
 
@@ -669,6 +682,7 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
 def _check_existing(by_number: dict[str, _Invoice], *, update: bool) -> None:
     """Numbers already in the database conflict unless the import may update."""
     if update:
+        _check_updates(by_number)
         return
     for chunk in _chunks(list(by_number)):
         for number in db.session.scalars(
@@ -678,6 +692,52 @@ def _check_existing(by_number: dict[str, _Invoice], *, update: bool) -> None:
                 "invoice_number",
                 f"{number!r} exists already; use --update to replace it",
             )
+
+
+_FINAL = {Status.PAID.value, Status.CANCEL.value}
+
+
+def _check_updates(by_number: dict[str, _Invoice]) -> None:
+    """Replacing may not touch final invoices, nor undo what was paid."""
+    for chunk in _chunks(list(by_number)):
+        rows = db.session.execute(
+            select(
+                Invoice.number, Invoice.status, Invoice.amount_paid, Invoice.currency
+            ).where(Invoice.number.in_(chunk))
+        )
+        for number, status, paid, currency in rows:
+            data = by_number[number]
+            record = data.record
+            if status in _FINAL:
+                record.fail(
+                    "invoice_number",
+                    f"{number!r} is {status}, which is final; --update cannot "
+                    "change it",
+                )
+                continue
+            if not paid:
+                continue
+            shown = f"{to_places(paid, currency)} {currency}"
+            if data.currency is not None and data.currency != currency:
+                record.fail(
+                    "currency",
+                    f"cannot change from {currency} once payments are recorded "
+                    f"({shown} paid)",
+                )
+            elif data.payable is not None and data.payable < paid:
+                record.fail(
+                    "payable", f"{data.payable} is below the {shown} already paid"
+                )
+            elif data.status == Status.DRAFT:
+                record.fail(
+                    "status", f"{shown} is paid already; it cannot become a DRAFT"
+                )
+            elif data.status in _ISSUED - _FINAL and data.payable == paid:
+                record.fail(
+                    "status",
+                    f"the {shown} paid already covers payable {data.payable}; "
+                    "import it as PAID",
+                )
 
 
 def _existing_clients(invoices: list[_Invoice]) -> dict[str, Client]:
@@ -743,8 +803,13 @@ def _write(invoices: list[_Invoice], *, update: bool) -> ImportResult:
             invoice.notes = data.notes
             # The file gives usage and payable; the difference is the adjustment.
             invoice.adjustment = data.payable - data.usage_cost
+            # What was paid on a replaced DUE invoice stays paid (its payment rows
+            # stay too); a PAID one is settled in full, and a credit needs nothing.
+            paid_before = invoice.amount_paid or Decimal(0)
             invoice.amount_paid = (
-                data.payable if data.status == Status.PAID else Decimal(0)
+                max(data.payable, Decimal(0))
+                if data.status == Status.PAID
+                else paid_before
             )
             invoice.lines = [
                 InvoiceLine(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from invoice_app.extensions import db
 from invoice_app.importer import INVOICE_COLUMNS, LINE_COLUMNS, import_file
 from invoice_app.invoice_numbers import RESERVED
-from invoice_app.models import AuditEvent, Client, Invoice, InvoiceLine
+from invoice_app.models import AuditEvent, Client, Invoice, InvoiceLine, Payment
 
 HEADER = ",".join(INVOICE_COLUMNS)
 LINES_HEADER = ",".join(LINE_COLUMNS)
@@ -401,7 +401,13 @@ def test_bad_cell_is_named_and_nothing_is_written(
         {"status": "OVER_DUE"},
         {"status": "PAID", "paid_date": "2025-06-01"},
         {"status": "DRAFT", "issue_date": ""},
-        {"payable": "-140.00", "usage_cost": "+150"},
+        # A credit note has nothing to pay: it is PAID from its issue.
+        {
+            "payable": "-140.00",
+            "usage_cost": "+150",
+            "status": "PAID",
+            "paid_date": "2025-06-01",
+        },  # fmt: skip
         {"currency": "KWD", "payable": "1.234", "usage_cost": "0.001"},
         {"due_date": "2025-06-01"},
         {"billing_period": "2024-02", "due_date": "2028-02-29"},
@@ -640,7 +646,7 @@ def test_unknown_file_type(app, write, run):
 def test_line_problems_name_the_lines_row(app, write, run):
     invoices = csv_text(
         row(),
-        row(invoice_number="INV-2", currency="JPY", usage_cost="100", payable="0"),
+        row(invoice_number="INV-2", currency="JPY", usage_cost="100", payable="100"),
     )
     lines = f"""{LINES_HEADER}
 INV-1,Compute,10,1.5,15.00
@@ -911,3 +917,134 @@ def test_json_lone_surrogates_are_named_not_a_crash(app, write, run):
     result = run(write("good.json", json.dumps([item]).replace("\\\\u", "\\u")))
     assert result.exit_code == 0, result.output
     assert invoice("INV-S1").notes == "receipt 🧾"
+
+
+# --- final and paid invoices under --update ---------------------------------
+
+
+def test_update_refuses_final_invoices_and_changes_nothing(
+    app, write, run, make_invoice
+):
+    paid = make_invoice(
+        number="INV-1",
+        status="PAID",
+        paid_date=date(2025, 6, 15),
+        amount_paid=Decimal("15.00"),
+    )
+    db.session.add(
+        Payment(invoice=paid, amount=Decimal("15.00"), received_on=date(2025, 6, 15))
+    )
+    make_invoice(number="INV-2", status="CANCEL", cancel_reason="Duplicate")
+    db.session.commit()
+    rows = [
+        row(),
+        row(invoice_number="INV-2", notes="revived"),
+        row(invoice_number="INV-3"),
+    ]
+
+    result = run(write("invoices.csv", csv_text(*rows)), "--update")
+
+    assert_rejected(
+        result,
+        "invoices.csv: row 2, column invoice_number: 'INV-1' is PAID, which is "
+        "final; --update cannot change it",
+        "invoices.csv: row 3, column invoice_number: 'INV-2' is CANCEL, which is "
+        "final; --update cannot change it",
+    )
+    assert invoice("INV-1").status == "PAID"
+    assert invoice("INV-1").amount_paid == Decimal("15.00")
+    assert invoice("INV-2").notes == "" and invoice("INV-2").status == "CANCEL"
+    assert invoice("INV-3") is None
+
+
+def partly_paid(make_invoice, paid: str = "40.00") -> Invoice:
+    """INV-1, DUE for 140.00 EUR, with one payment recorded."""
+    inv = make_invoice(
+        number="INV-1", currency="EUR", usage_cost=Decimal("140.00"),
+        payable=Decimal("140.00"), amount_paid=Decimal(paid),
+        lines=[("Compute", "1", "140", "140.00")],
+    )  # fmt: skip
+    db.session.add(
+        Payment(invoice=inv, amount=Decimal(paid), received_on=date(2025, 6, 10))
+    )
+    db.session.commit()
+    return inv
+
+
+def test_update_of_a_partly_paid_invoice_keeps_what_was_paid(
+    app, write, run, make_invoice
+):
+    partly_paid(make_invoice)
+
+    result = run(
+        write("invoices.csv", csv_text(row(payable="150.00", usage_cost="150.00"))),
+        "--update",
+    )
+
+    assert result.exit_code == 0, result.output
+    updated = invoice("INV-1")
+    assert updated.payable == Decimal("150.00")
+    assert updated.amount_paid == Decimal("40.00")
+    assert updated.amount_paid == sum(p.amount for p in updated.payments)
+    assert updated.balance_due == Decimal("110.00")
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (
+            {"payable": "30.00"},
+            "column payable: 30.00 is below the 40.00 EUR already paid",
+        ),
+        (
+            {"status": "DRAFT", "issue_date": ""},
+            "column status: 40.00 EUR is paid already; it cannot become a DRAFT",
+        ),
+        (
+            {"payable": "40.00"},
+            "column status: the 40.00 EUR paid already covers payable 40.00; "
+            "import it as PAID",
+        ),
+        (
+            {"currency": "USD"},
+            "column currency: cannot change from EUR once payments are recorded "
+            "(40.00 EUR paid)",
+        ),
+    ],
+)
+def test_update_that_contradicts_the_payments_is_refused(
+    app, write, run, make_invoice, cells, expected
+):
+    partly_paid(make_invoice)
+
+    result = run(write("invoices.csv", csv_text(row(**cells))), "--update")
+
+    assert_rejected(result, f"invoices.csv: row 2, {expected}")
+    kept = invoice("INV-1")
+    assert (kept.payable, kept.amount_paid, kept.currency) == (
+        Decimal("140.00"),
+        Decimal("40.00"),
+        "EUR",
+    )
+
+
+@pytest.mark.parametrize("status", ["DUE", "OVER_DUE"])
+def test_an_unpaid_invoice_with_nothing_to_pay_is_refused(app, write, run, status):
+    result = run(write("invoices.csv", csv_text(row(status=status, payable="0.00"))))
+
+    assert_rejected(
+        result,
+        "invoices.csv: row 2, column payable: 0.00 leaves nothing to pay, so the "
+        f"invoice is PAID from its issue, not {status}: import it as PAID",
+    )
+
+
+def test_a_paid_credit_note_is_imported_with_nothing_paid(app, write, run):
+    credit = row(status="PAID", payable="-20.00", paid_date="2025-06-01")
+
+    result = run(write("invoices.csv", csv_text(credit)))
+
+    assert result.exit_code == 0, result.output
+    imported = invoice("INV-1")
+    assert (imported.status, imported.amount_paid) == ("PAID", Decimal(0))
+    assert imported.adjustment == Decimal("-170.00")
