@@ -11,6 +11,7 @@ from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -45,6 +46,35 @@ class Status(enum.StrEnum):
 class Role(enum.StrEnum):
     ADMIN = "admin"
     STAFF = "staff"
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+# What can never be true of an invoice, refused by the database itself (migration
+# 0004), whatever code or hand-written SQL writes the row. Amounts are compared
+# as stored (scaled integers). A credit (payable 0 or less) has nothing to pay,
+# so nothing can have been paid on it.
+INVOICE_CHECKS = {
+    "ck_invoice_status": _one_of("status", Status),
+    "ck_invoice_amount_paid_not_negative": "amount_paid >= 0",
+    "ck_invoice_amount_paid_within_payable": (
+        "amount_paid = 0 OR amount_paid <= payable"
+    ),
+    "ck_invoice_draft_unpaid": "status <> 'DRAFT' OR amount_paid = 0",
+    "ck_invoice_paid_date_only_when_paid": "paid_date IS NULL OR status = 'PAID'",
+    "ck_invoice_version_positive": "version >= 1",
+    "ck_invoice_payment_terms_not_negative": (
+        "payment_terms_days IS NULL OR payment_terms_days >= 0"
+    ),
+}
+PAYMENT_CHECKS = {"ck_payment_amount_positive": "amount > 0"}
+USER_CHECKS = {"ck_app_user_role": _one_of("role", Role)}
+
+
+def _checks(checks: dict[str, str]) -> tuple[CheckConstraint, ...]:
+    return tuple(CheckConstraint(sql, name=name) for name, sql in checks.items())
 
 
 class Client(db.Model):
@@ -90,6 +120,7 @@ class Invoice(db.Model):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
+        *_checks(INVOICE_CHECKS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +207,7 @@ class Payment(db.Model):
     """Money received against an invoice; several make a partial payment."""
 
     __tablename__ = "payment"
+    __table_args__ = _checks(PAYMENT_CHECKS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(
@@ -216,6 +248,7 @@ class User(UserMixin, db.Model):
     """A billing user who signs in to the portal, or calls the API with a token."""
 
     __tablename__ = "app_user"
+    __table_args__ = _checks(USER_CHECKS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

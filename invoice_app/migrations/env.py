@@ -63,6 +63,15 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection, state: str) -> None:
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA foreign_keys={state}")
+    if state == "ON" and raw.execute("PRAGMA foreign_keys").fetchone() != (1,):
+        # Still in a transaction: a pooled connection without foreign keys must
+        # not be handed to the app; the pool opens a fresh one instead.
+        connection.invalidate()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -89,12 +98,33 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=get_metadata(), **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one;
+            # with foreign keys on, that DROP first deletes every row referring to
+            # it (ON DELETE CASCADE: an invoice's lines and payments). The pragma
+            # is set before any transaction, since SQLite ignores it inside one.
+            _sqlite_foreign_keys(connection, "OFF")
+        try:
+            context.configure(
+                connection=connection, target_metadata=get_metadata(), **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql(
+                        "PRAGMA foreign_key_check"
+                    ).all()
+                    if broken:
+                        raise RuntimeError(f"foreign keys broken: {broken[:5]}")
+        except BaseException:
+            if connection.in_transaction():
+                connection.rollback()
+            raise
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, "ON")
 
 
 if context.is_offline_mode():
