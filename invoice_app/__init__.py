@@ -20,9 +20,8 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(STATIC_DIR),
         instance_relative_config=True,
     )
-    app.config.update(load_config(Path(app.instance_path)))
-    if config:
-        app.config.update(config)
+    # A test's config goes through the same checks as the environment.
+    app.config.update(load_config(Path(app.instance_path), config))
 
     from . import database, embedding, errors, health, request_log, security
 

@@ -1,15 +1,185 @@
-"""Settings, read from the environment once when the app is created."""
+"""Settings, read from the environment once when the app is created, and checked.
+
+Every setting the app reads is in SETTINGS: its environment variable, its
+default and the check that turns the text (or a test's value) into the value
+the app uses. A wrong value stops create_app() with a ConfigError that names the
+variable, the value and what is allowed; nothing is read from the environment
+later, so no request can be the first to find a setting wrong.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from limits import parse_many
+from limits.storage import SCHEMES as RATELIMIT_SCHEMES
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEVELOPMENT_ENVS = {"development", "dev", "test"}
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the app refuses to start."""
+
+
+def _refuse(name: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+def _whole(minimum: int) -> Callable[[str, Any], int]:
+    """A check for whole numbers of at least minimum."""
+    allowed = f"a whole number, {minimum} or more"
+
+    def check(name: str, value: Any) -> int:
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise _refuse(name, value, allowed) from None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise _refuse(name, value, allowed)
+        return value
+
+    return check
+
+
+def _seconds(name: str, value: Any) -> float:
+    allowed = "a number of seconds greater than 0"
+    try:
+        seconds = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise _refuse(name, value, allowed) from None
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise _refuse(name, value, allowed)
+    return seconds
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise _refuse(name, value, "1, true, yes, on (or 0, false, no, off)")
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _refuse(name, value, "text")
+    return value
+
+
+def _timezone(name: str, value: Any) -> str:
+    try:
+        ZoneInfo(_text(name, value).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _refuse(
+            name, value, "a time zone name like UTC or Europe/Berlin"
+        ) from None
+    return value.strip()
+
+
+def _locale(name: str, value: Any) -> str:
+    try:
+        Locale.parse(_text(name, value).strip())
+    except (UnknownLocaleError, ValueError):
+        raise _refuse(
+            name, value, "a locale Babel knows, like en_US or de_DE"
+        ) from None
+    return value.strip()
+
+
+def _rate_limit(name: str, value: Any) -> str:
+    allowed = "limits like '10 per minute' or '5/minute;100/day', each 1 or more"
+    try:
+        items = parse_many(_text(name, value))
+    except ValueError:
+        raise _refuse(name, value, allowed) from None
+    if not items or any(item.amount < 1 for item in items):
+        raise _refuse(name, value, allowed)
+    return value
+
+
+def _ratelimit_storage(name: str, value: Any) -> str:
+    scheme = _text(name, value).partition("://")[0]
+    if "://" not in value or scheme not in RATELIMIT_SCHEMES:
+        raise _refuse(name, value, "memory:// or a storage URI like redis://host:6379")
+    return value
+
+
+def _frame_ancestors(name: str, value: Any) -> list[str]:
+    """Origins allowed to frame the app (CSP frame-ancestors); 'self' by default."""
+    origins = value.split() if isinstance(value, str) else list(value)
+    for origin in origins:
+        if origin in {"'self'", "'none'"}:
+            continue
+        if (
+            not isinstance(origin, str)
+            or not origin.startswith(("https://", "http://"))
+            or origin.count("/") != 2
+        ):
+            raise ConfigError(
+                f"{name} entry {origin!r} is not allowed: it must be an origin "
+                "like https://portal.example.com, or 'self'"
+            )
+    return origins or ["'self'"]
+
+
+def _password_hash_method(name: str, value: Any) -> str:
+    if _text(name, value).split(":")[0] not in {"scrypt", "pbkdf2"}:
+        raise _refuse(name, value, "scrypt or pbkdf2[:hash[:iterations]]")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default (as environment text) and its check."""
+
+    default: str
+    check: Callable[[str, Any], Any]
+    # False: fixed by the code; only a test config may change it (still checked).
+    from_env: bool = True
+
+
+SETTINGS: dict[str, Setting] = {
+    "TIMEZONE": Setting("UTC", _timezone),
+    "LOCALE": Setting("en_US", _locale),
+    # The most rows one page (screen or API) shows.
+    "PER_PAGE_MAX": Setting("200", _whole(1), from_env=False),
+    # Most invoices one bulk action (or "all that match") may change at once.
+    "BULK_MAX": Setting("5000", _whole(1)),
+    # Printed on invoice documents (exports/settings.py checks the logo path).
+    "ISSUER_NAME": Setting("Cloud Management Portal", _text),
+    # Lines split by newlines, or by a literal \n in an env file.
+    "ISSUER_ADDRESS": Setting("", _text),
+    "ISSUER_TAX_ID": Setting("", _text),
+    "ISSUER_LOGO": Setting("", _text),  # relative to static/
+    # Longer PDF lists are refused (XLSX is suggested); renders are bounded.
+    "PDF_MAX_ROWS": Setting("2000", _whole(1)),
+    "PDF_RENDER_TIMEOUT": Setting("30", _seconds),
+    # A zip of invoice PDFs renders each one (about 0.1 s): keep it bounded.
+    "ZIP_MAX_INVOICES": Setting("500", _whole(1)),
+    "FRAME_ANCESTORS": Setting("", _frame_ancestors),
+    "EMBED_MODE": Setting("", _flag),
+    # How many proxies in front of the app set X-Forwarded-*; 0 trusts none.
+    "TRUSTED_PROXIES": Setting("0", _whole(0)),
+    "LOGIN_RATE_LIMIT": Setting("10 per minute", _rate_limit),
+    # memory:// counts per worker; use redis://… when several hosts serve.
+    "RATELIMIT_STORAGE_URI": Setting("memory://", _ratelimit_storage),
+    # scrypt in use; the test suite picks a cheaper method to stay fast.
+    "PASSWORD_HASH_METHOD": Setting("scrypt", _password_hash_method, from_env=False),
+}
 
 
 def _secret_key(instance_path: Path, development: bool) -> str:
@@ -37,78 +207,47 @@ def _database_url(instance_path: Path) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        make_url(url)
+    except ArgumentError:
+        # Not echoed: the URL may hold a password.
+        raise ConfigError(
+            "DATABASE_URL is not a database URL: use "
+            "postgresql://user:password@host:5432/name or sqlite:///path"
+        ) from None
     return url
 
 
-def _timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"TIMEZONE={name!r} is not a known time zone") from exc
-    return name
+def _setting_value(name: str, setting: Setting, overrides: Mapping) -> Any:
+    if name in overrides:
+        return setting.check(name, overrides[name])
+    raw = os.environ.get(name, "").strip() if setting.from_env else ""
+    return setting.check(name, raw or setting.default)
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _frame_ancestors(raw: str) -> list[str]:
-    """Origins allowed to frame the app (CSP frame-ancestors); 'self' by default."""
-    origins = raw.split() or ["'self'"]
-    for origin in origins:
-        if origin in {"'self'", "'none'"}:
-            continue
-        if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
-            raise ConfigError(
-                f"FRAME_ANCESTORS entry {origin!r} must be an origin like "
-                "https://portal.example.com, or 'self'"
-            )
-    return origins
-
-
-def load_config(instance_path: Path) -> dict:
-    """Build the Flask config mapping from environment variables."""
-    env = os.environ.get("APP_ENV", "development").lower()
-    development = env in {"development", "dev", "test"}
+def load_config(instance_path: Path, overrides: Mapping | None = None) -> dict:
+    """The Flask config: the environment, then overrides (tests), all checked."""
+    overrides = dict(overrides or {})
+    env = str(overrides.get("APP_ENV", os.environ.get("APP_ENV", "development")))
+    env = env.strip().lower()
+    development = env in DEVELOPMENT_ENVS
     instance_path.mkdir(parents=True, exist_ok=True)
-    frame_ancestors = _frame_ancestors(os.environ.get("FRAME_ANCESTORS", ""))
+    values = {
+        name: _setting_value(name, setting, overrides)
+        for name, setting in SETTINGS.items()
+    }
     # Framed by another site, the session cookie must be sent cross-site: that
     # takes SameSite=None, which browsers accept only with Secure; Partitioned
     # (CHIPS) keeps it working where third-party cookies are blocked.
-    cross_site = any(o not in {"'self'", "'none'"} for o in frame_ancestors)
-    return {
+    cross_site = any(o not in {"'self'", "'none'"} for o in values["FRAME_ANCESTORS"])
+    config = {
         "APP_ENV": env,
-        "SECRET_KEY": _secret_key(instance_path, development),
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SECRET_KEY": overrides.get("SECRET_KEY")
+        or _secret_key(instance_path, development),
+        "SQLALCHEMY_DATABASE_URI": overrides.get("SQLALCHEMY_DATABASE_URI")
+        or _database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "TIMEZONE": _timezone(os.environ.get("TIMEZONE", "UTC")),
-        "LOCALE": os.environ.get("LOCALE", "en_US"),
-        "PER_PAGE_DEFAULT": 25,
-        "PER_PAGE_MAX": 200,
-        # Most invoices one bulk action (or "all that match") may change at once.
-        "BULK_MAX": _int("BULK_MAX", 5000),
-        # Printed on invoice documents (exports/settings.py checks the logo path).
-        "ISSUER_NAME": os.environ.get("ISSUER_NAME", "Cloud Management Portal"),
-        # Lines split by newlines, or by a literal \n in an env file.
-        "ISSUER_ADDRESS": os.environ.get("ISSUER_ADDRESS", ""),
-        "ISSUER_TAX_ID": os.environ.get("ISSUER_TAX_ID", ""),
-        "ISSUER_LOGO": os.environ.get("ISSUER_LOGO", ""),  # relative to static/
-        # Longer PDF lists are refused (XLSX is suggested); renders are bounded.
-        "PDF_MAX_ROWS": _int("PDF_MAX_ROWS", 2000),
-        "PDF_RENDER_TIMEOUT": _int("PDF_RENDER_TIMEOUT", 30),
-        # A zip of invoice PDFs renders each one (about 0.1 s): keep it bounded.
-        "ZIP_MAX_INVOICES": _int("ZIP_MAX_INVOICES", 500),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "None" if cross_site else "Lax",
         "SESSION_COOKIE_SECURE": cross_site or not development,
@@ -117,12 +256,10 @@ def load_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "None" if cross_site else "Lax",
         "REMEMBER_COOKIE_SECURE": cross_site or not development,
         "WTF_CSRF_TIME_LIMIT": None,
-        "FRAME_ANCESTORS": frame_ancestors,
-        "EMBED_MODE": _flag("EMBED_MODE"),
-        # How many proxies in front of the app set X-Forwarded-*; 0 trusts none.
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        # memory:// counts per worker; use redis://… when several hosts serve.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
     }
+    # Other keys (TESTING, RATELIMIT_ENABLED, ...) belong to Flask and extensions.
+    config.update({k: v for k, v in overrides.items() if k not in SETTINGS})
+    config["APP_ENV"] = env
+    config.update(values)
+    return config

@@ -112,7 +112,7 @@ def test_list_longer_than_the_pdf_limit_is_refused(app, client, auth, make_invoi
 
 
 def test_render_time_limit_stops_the_render(app, client, auth, make_invoice):
-    app.config["PDF_RENDER_TIMEOUT"] = "0.000001"
+    app.config["PDF_RENDER_TIMEOUT"] = 0.000001
     auth.login()
     make_invoice(number="INV-SLOW")
     for path in ("export.pdf", "INV-SLOW.pdf"):
