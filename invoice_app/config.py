@@ -42,14 +42,15 @@ def _whole(minimum: int) -> Callable[[str, Any], int]:
     allowed = f"a whole number, {minimum} or more"
 
     def check(name: str, value: Any) -> int:
+        number = value
         if isinstance(value, str):
             try:
-                value = int(value.strip())
+                number = int(value.strip())
             except ValueError:
                 raise _refuse(name, value, allowed) from None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if isinstance(number, bool) or not isinstance(number, int) or number < minimum:
             raise _refuse(name, value, allowed)
-        return value
+        return number
 
     return check
 
@@ -210,7 +211,7 @@ def _database_url(instance_path: Path) -> str:
             url = "postgresql+psycopg://" + url[len(prefix) :]
     try:
         make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         # Not echoed: the URL may hold a password.
         raise ConfigError(
             "DATABASE_URL is not a database URL: use "
