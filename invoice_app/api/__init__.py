@@ -1,7 +1,36 @@
 """JSON API over the same filters as the Invoice Manager screen."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
+from flask_login import current_user
+
+from ..extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# The app-wide check is replaced, for this blueprint only, by the per-request
+# rule below: token clients cannot carry a CSRF token, cookie sessions must.
+csrf.exempt(bp)
+
+
+def signed_in_by_token() -> bool:
+    """Whether a valid bearer token, not only a session cookie, authenticates."""
+    from ..auth.views import load_user_from_token
+
+    user = load_user_from_token(request)
+    # A session of someone else beside the token would be the one acting.
+    return user is not None and current_user.get_id() == user.get_id()
+
+
+@bp.before_request
+def csrf_unless_token():
+    """State changes need a CSRF token unless a bearer token authenticates them."""
+    config = current_app.config
+    if (
+        config["WTF_CSRF_ENABLED"]
+        and request.method in config["WTF_CSRF_METHODS"]
+        and not signed_in_by_token()
+    ):
+        csrf.protect()
+
 
 from . import views  # noqa: E402,F401  (routes register on import)
