@@ -1,13 +1,14 @@
-# Two commands on a fresh machine with Python 3.11+ and make:
+# Two commands on a fresh machine with Python 3.11+, make and access to PyPI:
 #   make run    set up .venv, migrate the SQLite database, load demo data, serve
-#   make test   lint, format check and the whole test suite (unit, HTTP, CLI, browser)
+#   make test   Chromium (found or obtained: scripts/chromium.py), lint, format
+#               check and the whole test suite (unit, HTTP, CLI, browser)
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format install dev serve clean
+.PHONY: run test browser lint format install dev serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ serve: install
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# The browser tests' Chromium: found, or installed (apt-get as root on Debian or
+# Ubuntu, else Playwright's download), or one line saying what to run.
+browser: dev
+	$(BIN)/python scripts/chromium.py
+
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,7 +50,7 @@ format: dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -1,4 +1,4 @@
-"""Browser fixtures: Debian's Chromium through Playwright, the app on a live server.
+"""Browser fixtures: Chromium through Playwright, the app on a live server.
 
 The app runs from the `app` fixture (so on SQLite or on DATABASE_URL) in a
 background thread; every test gets a fresh browser context and signs in through
@@ -9,7 +9,6 @@ or in 2099).
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from contextlib import contextmanager
@@ -23,8 +22,8 @@ from werkzeug.serving import make_server
 
 from invoice_app.extensions import db
 from invoice_app.models import Role, User
+from scripts.chromium import find_chromium, instruction
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -72,26 +71,18 @@ ALL_NUMBERS = [
 
 @pytest.fixture(scope="session")
 def browser() -> Browser:
-    """Debian's Chromium, headless; a missing browser fails, never skips."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}. The browser tests need Debian's "
-            "chromium: `apt-get install chromium` (or set CHROMIUM to its path). "
-            "Do not run `playwright install`.",
-            pytrace=False,
-        )
+    """Chromium (scripts/chromium.py finds it), headless; missing, it fails: no skip."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail(instruction(), pytrace=False)
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
         )
     except Exception as exc:
         playwright.stop()
-        pytest.fail(
-            f"Chromium at {CHROMIUM} did not start ({exc}). Install Debian's "
-            "chromium: `apt-get install chromium`.",
-            pytrace=False,
-        )
+        pytest.fail(f"Chromium at {chromium} did not start ({exc}).", pytrace=False)
     yield browser
     browser.close()
     playwright.stop()
