@@ -12,6 +12,7 @@ import pytest
 from invoice_app import create_app
 from invoice_app.config import ConfigError
 from tests.conftest import Auth
+from tests.gunicorn_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,6 +112,27 @@ def test_list_page_works_with_the_smallest_pdf_limit(app_factory):
         page = client.get("/billing/invoices")
     assert page.status_code == 200
     assert "Invoices" in page.get_data(as_text=True)
+
+
+def test_gunicorn_stops_with_the_message_instead_of_rebooting_workers():
+    env = {
+        **os.environ,
+        "PDF_MAX_ROWS": "0",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "GUNICORN_WORKERS": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode != 0
+    assert "Reason: Worker failed to boot." in result.stderr
+    assert result.stderr.count("Invoice Manager cannot start: PDF_MAX_ROWS=") == 1
+    assert "Traceback" not in result.stderr
 
 
 def test_flask_command_shows_the_message_not_a_traceback():
