@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,18 +127,36 @@ def test_no_browser_and_no_install_exits_at_once_with_one_line(tmp_path):
     assert line.endswith("then make test.")
 
 
-def test_playwright_download_is_found_when_present(tmp_path, monkeypatch):
+def test_playwright_download_is_found_when_present(tmp_path):
     """Where `playwright install chromium` puts its browser, the lookup looks."""
-    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        expected = Path(playwright.chromium.executable_path)
-    assert expected.is_relative_to(tmp_path)
-    assert chromium.playwright_chromium() is None
+    def ask(code: str) -> str:
+        # In a process of its own: the browser tests may hold Playwright here.
+        env = {
+            "PATH": str(tmp_path / "empty"),
+            "HOME": str(tmp_path),
+            "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "ms-playwright"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    lookup = "from scripts.chromium import find_chromium; print(find_chromium())"
+    expected = Path(
+        ask(
+            "from playwright.sync_api import sync_playwright\n"
+            "with sync_playwright() as p: print(p.chromium.executable_path)"
+        )
+    )
+    assert expected.is_relative_to(tmp_path / "ms-playwright")
+    assert ask(lookup) == "None"
     expected.parent.mkdir(parents=True)
     executable(expected)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.delenv("CHROMIUM", raising=False)
-    assert chromium.find_chromium() == str(expected)
-    assert os.access(expected, os.X_OK)
+    assert ask(lookup) == str(expected)
