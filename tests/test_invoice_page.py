@@ -90,10 +90,72 @@ def test_htmx_request_gets_the_fragment_with_out_of_band_updates(
     assert html.lstrip().startswith("{#") or 'id="invoice-results"' in html
     assert response.headers["HX-Push-Url"] == "/billing/invoices?status=PAID"
     assert "HX-Request" in response.headers["Vary"]
-    assert '<select id="status" hx-swap-oob="innerHTML">' in html
+    # The whole status select, out of band: its counts follow the other filters.
+    assert re.search(r'<select id="status" name="status"\s+hx-swap-oob="true">', html)
     assert re.search(r'<option value="PAID" selected>PAID \(1\)', html)
     assert re.search(r'<option value="DRAFT"\s*>DRAFT \(1\)', html)
     assert "Zeta" in html and "Acme" not in html
+
+
+LIST = "/billing/invoices"
+
+
+def _history(client, url: str, current: str | None) -> tuple[str, str]:
+    headers = {"HX-Request": "true"}
+    if current is not None:
+        headers["HX-Current-URL"] = f"http://localhost{current}"
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    (kind,) = [h for h in ("HX-Push-Url", "HX-Replace-Url") if h in response.headers]
+    return kind, response.headers[kind]
+
+
+@pytest.mark.parametrize(
+    ("current", "url", "expected"),
+    [
+        # A new view: its own history entry.
+        (LIST, f"{LIST}?status=PAID", ("HX-Push-Url", f"{LIST}?status=PAID")),
+        (
+            f"{LIST}?status=PAID",
+            f"{LIST}?status=DUE",
+            ("HX-Push-Url", f"{LIST}?status=DUE"),
+        ),
+        (f"{LIST}?q=ab", f"{LIST}?q=cd", ("HX-Push-Url", f"{LIST}?q=cd")),
+        (
+            f"{LIST}?q=ab",
+            f"{LIST}?q=abc&status=DUE",
+            ("HX-Push-Url", f"{LIST}?status=DUE&q=abc"),
+        ),
+        # The first search is a new view; typing on within it is not.
+        (LIST, f"{LIST}?q=ce", ("HX-Push-Url", f"{LIST}?q=ce")),
+        (f"{LIST}?q=ce", f"{LIST}?q=Cedar", ("HX-Replace-Url", f"{LIST}?q=Cedar")),
+        (f"{LIST}?q=cedar", f"{LIST}?q=ced", ("HX-Replace-Url", f"{LIST}?q=ced")),
+        (
+            f"{LIST}?q=ce&page=2",
+            f"{LIST}?q=ced",
+            ("HX-Replace-Url", f"{LIST}?q=ced"),
+        ),
+        (f"{LIST}?q=ce", f"{LIST}?q=", ("HX-Push-Url", LIST)),
+        # The same view again (raw form query, or a date field without dates):
+        # the entry is replaced, with the canonical URL.
+        (
+            f"{LIST}?status=PAID&date_field=period&date_from=&q=&sort=-period",
+            f"{LIST}?status=PAID&date_from=&q=&sort=-period&per_page=25",
+            ("HX-Replace-Url", f"{LIST}?status=PAID"),
+        ),
+        (
+            f"{LIST}?status=PAID",
+            f"{LIST}?status=PAID&date_field=due",
+            ("HX-Replace-Url", f"{LIST}?status=PAID"),
+        ),
+        # Not on a valid list (another page, bad filters, no header): push.
+        (f"{LIST}/INV-1", LIST, ("HX-Push-Url", LIST)),
+        (f"{LIST}?date_from=2024-13-01", LIST, ("HX-Push-Url", LIST)),
+        (None, LIST, ("HX-Push-Url", LIST)),
+    ],
+)
+def test_the_server_decides_push_or_replace(signed_in, current, url, expected):
+    assert _history(signed_in, url, current) == expected
 
 
 def test_history_restore_gets_the_full_page(signed_in):

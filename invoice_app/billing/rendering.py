@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from ..clock import today
 from ..filters import (
     DATE_FIELDS,
     PER_PAGE_CHOICES,
     SORT_KEYS,
+    InvalidFilters,
     InvoiceFilterForm,
     InvoiceFilters,
     date_presets,
     filter_form,
+    parse_filters,
 )
 from ..queries import page_of, summary
 
@@ -86,8 +91,7 @@ def render_invoices(context: dict, status: int = 200):
         body = render_template("billing/_table.html", oob=True, **context)
         headers = {"Vary": "HX-Request"}
         if status == 200:
-            # Push the canonical URL, not the form's raw query with empty fields.
-            headers["HX-Push-Url"] = list_url(context["filters"])
+            headers.update(history_headers(context["filters"]))
         else:
             # Keep the last good table; only the messages are swapped (out of band).
             headers["HX-Reswap"] = "none"
@@ -96,5 +100,46 @@ def render_invoices(context: dict, status: int = 200):
     return body, status, {"Vary": "HX-Request"}
 
 
+def history_headers(filters: InvoiceFilters) -> dict[str, str]:
+    """Tell htmx to push the canonical URL of filters, or to replace the entry.
+
+    A new view gets its own history entry, so Back returns to the one before.
+    The same view again ("Apply" with nothing changed, a date field chosen
+    before any date, a bulk action) and a search being typed (the text only
+    grows or shrinks, so each pause in typing would leave a Back stop) replace
+    the entry instead. The URL is always the canonical one, never the form's
+    raw query with its empty fields.
+    """
+    url = list_url(filters)
+    shown = _shown_filters()
+    if shown is not None and (
+        shown.to_args() == filters.to_args() or _refines_search(shown, filters)
+    ):
+        return {"HX-Replace-Url": url}
+    return {"HX-Push-Url": url}
+
+
+def _shown_filters() -> InvoiceFilters | None:
+    # htmx names the page it is on; None when that is not a valid invoice list.
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path != urlsplit(url_for("billing.invoices")).path:
+        return None
+    args = MultiDict(parse_qsl(current.query, keep_blank_values=True))
+    try:
+        return parse_filters(args, max_per_page())
+    except InvalidFilters:
+        return None
+
+
+def _refines_search(shown: InvoiceFilters, filters: InvoiceFilters) -> bool:
+    before, after = shown.q.casefold(), filters.q.casefold()
+    return (
+        bool(before and after)
+        and (after.startswith(before) or before.startswith(after))
+        and shown.with_(q=filters.q, page=filters.page) == filters
+    )
+
+
 def max_per_page() -> int:
+    """The most rows a page may show (PER_PAGE_MAX)."""
     return current_app.config["PER_PAGE_MAX"]

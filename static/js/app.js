@@ -1,21 +1,19 @@
-// Invoice Manager behaviour on top of htmx. Kept in a file (no inline script) so
-// the Content-Security-Policy can forbid inline code.
+// Invoice Manager behaviour that htmx cannot express with attributes; the rest
+// is in the templates (hx-headers carries the CSRF token, hx-sync orders the
+// list's requests) and in the server's answers (out-of-band parts, and
+// HX-Push-Url or HX-Replace-Url for history). Kept in a file (no inline script)
+// so the Content-Security-Policy can forbid inline code.
 (function () {
   "use strict";
-
-  // Every htmx request carries the CSRF token in a header (Flask-WTF reads it).
-  document.addEventListener("htmx:configRequest", function (event) {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
-  });
 
   function filterForm() {
     return document.getElementById("invoice-filters");
   }
 
   // Presets and "Clear filters" change the form's own controls, then submit it,
-  // so the controls always show what the table shows. Without JavaScript they
-  // are ordinary links.
+  // so the controls always show what the table shows. htmx could only do that by
+  // swapping the controls, which would lose what the user is typing into them.
+  // Without JavaScript they are ordinary links.
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-preset-from], [data-clear-filters]");
     var form = filterForm();
@@ -34,45 +32,10 @@
     htmx.trigger(form, "submit");
   });
 
-  // The status options are swapped out of band so their counts follow the other
-  // filters. Inserting them next to the old ones leaves the browser showing the
-  // wrong option, and a response that lands after a newer choice must not undo
-  // it: the select keeps the value the user picked.
-  document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    var target = event.detail.target;
-    if (target && target.tagName === "SELECT") event.detail.keptValue = target.value;
-  });
-  document.addEventListener("htmx:oobAfterSwap", function (event) {
-    var target = event.detail.target;
-    var value = event.detail.keptValue;
-    if (value === undefined || !target || target.tagName !== "SELECT") return;
-    Array.prototype.forEach.call(target.options, function (option) {
-      option.selected = option.value === value;
-    });
-  });
-
-  // Typing in the search box already asks for the table (debounced); the
-  // "change" the box fires when it loses focus would only repeat that request,
-  // and race with the one of the control the user moves to.
-  document.addEventListener("htmx:confirm", function (event) {
-    var trigger = event.detail.triggeringEvent;
-    if (trigger && trigger.type === "change" && trigger.target.id === "q") {
-      event.preventDefault();
-    }
-  });
-
-  // A request that leaves the URL as it is ("Apply" with nothing changed,
-  // choosing a date field before any date) replaces the history entry, so Back
-  // always goes to the previous view rather than to the same one again.
-  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
-    var update = event.detail.history;
-    if (!update || update.type !== "push") return;
-    var target = new URL(update.path, window.location.href);
-    if (target.href === window.location.href) update.type = "replace";
-  });
-
   // Messages about bad filters arrive out of band; mark their controls invalid
-  // and described by the message, as the full page does.
+  // and described by the message, as the full page does. Setting attributes on
+  // a control is not a swap htmx has, and swapping a date input being typed in
+  // would lose the digits typed so far.
   function markInvalidControls() {
     var form = filterForm();
     if (!form) return;

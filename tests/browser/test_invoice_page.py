@@ -14,6 +14,7 @@ Data (tests/browser/conftest.py INVOICES), newest billing period first:
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -21,6 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, Response, expect
+
+from invoice_app.billing import rendering
 
 from .conftest import ALL_NUMBERS, sign_in
 
@@ -338,6 +341,64 @@ def test_back_and_forward_restore_every_control(page, admin, invoices):
     no_reload.check()
 
 
+def test_typing_a_search_leaves_one_history_entry(page, admin, invoices):
+    sign_in(page, f"{LIST}?status=PAID")
+    no_reload = NoReload(page)
+    search = page.get_by_label("Search", exact=True)
+    # A pause in typing shows the rows; the first one starts a new entry...
+    with swap(page) as info:
+        search.press_sequentially("ce")
+    assert info.value.headers["hx-push-url"] == f"{LIST}?status=PAID&q=ce"
+    expect_rows(page, ["INV-1007"])
+    # ...and typing on (or correcting) only updates it, so Back is not a walk
+    # through every prefix of the search.
+    with swap(page) as info:
+        search.press_sequentially("dar")
+    assert "hx-push-url" not in info.value.headers
+    assert info.value.headers["hx-replace-url"] == f"{LIST}?status=PAID&q=cedar"
+    expect_path(page, f"{LIST}?status=PAID&q=cedar")
+    with swap(page):
+        search.press("Backspace")
+    expect_path(page, f"{LIST}?status=PAID&q=ceda")
+    no_reload.check()
+
+    with history_restore(page):
+        page.go_back()
+    expect_path(page, f"{LIST}?status=PAID")
+    expect_controls(page, status="PAID")
+    expect_rows(page, ["INV-1007", "INV-1005", "INV-1002"])
+    with history_restore(page):
+        page.go_forward()
+    expect_path(page, f"{LIST}?status=PAID&q=ceda")
+    expect_controls(page, status="PAID", q="ceda")
+
+
+def test_a_slow_answer_never_undoes_a_newer_choice(page, admin, invoices, monkeypatch):
+    counted = rendering.summary
+
+    def slow_for_paid(filters, day):
+        if filters.status == "PAID":
+            time.sleep(1)
+        return counted(filters, day)
+
+    # The live server runs in this process: its answer for PAID takes a second.
+    monkeypatch.setattr(rendering, "summary", slow_for_paid)
+    sign_in(page)
+    no_reload = NoReload(page)
+    status = page.get_by_label("Status", exact=True)
+    status.select_option("PAID")
+    # Picked before PAID's answer came: the request for PAID is given up.
+    with swap(page) as info:
+        status.select_option("OVER_DUE")
+    assert "status=OVER_DUE" in info.value.url
+    page.wait_for_timeout(1_500)  # PAID's answer, had it been awaited, is in
+    expect_controls(page, status="OVER_DUE")
+    expect_rows(page, ["INV-1003"])
+    expect(page.locator("#result-count")).to_have_text("1 invoice matches the filters")
+    expect_path(page, f"{LIST}?status=OVER_DUE")
+    no_reload.check()
+
+
 def test_the_form_without_javascript_gives_the_same_rows(
     page, nojs_page, admin, invoices
 ):
@@ -514,6 +575,15 @@ def test_sorting_and_paging_by_keyboard(page, admin, invoices):
         page.keyboard.type("P")
     expect_controls(page, status="PAID", per_page="10")
     expect_rows(page, ["INV-1007", "INV-1005", "INV-1002"])
+    # The select came back with new counts; the keyboard is still on it.
+    expect(page.get_by_label("Status", exact=True)).to_be_focused()
+    with swap(page):
+        page.keyboard.press("ArrowUp")
+    expect_controls(page, status="OVER_DUE", per_page="10")
+    expect(page.get_by_label("Status", exact=True)).to_be_focused()
+    with swap(page):
+        page.keyboard.press("ArrowDown")
+    expect_controls(page, status="PAID", per_page="10")
     search = page.get_by_label("Search", exact=True)
     search.focus()
     search.fill("delta")
