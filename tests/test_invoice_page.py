@@ -1,10 +1,15 @@
 """The Invoice Manager page and its htmx fragment, as the browser receives them."""
 
+import html as html_text
+import json
 import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
+
+from invoice_app.extensions import db
+from invoice_app.models import Invoice
 
 
 @pytest.fixture
@@ -156,6 +161,40 @@ def _history(client, url: str, current: str | None) -> tuple[str, str]:
 )
 def test_the_server_decides_push_or_replace(signed_in, current, url, expected):
     assert _history(signed_in, url, current) == expected
+
+
+def test_push_or_replace_in_embed_mode(signed_in):
+    view = f"{LIST}?status=DUE&embed=1"
+    assert _history(signed_in, view, f"{LIST}?embed=1") == ("HX-Push-Url", view)
+    assert _history(signed_in, view, view) == ("HX-Replace-Url", view)
+
+
+def test_htmx_requests_carry_the_pages_csrf_token(client, auth, make_invoice):
+    invoice = make_invoice(status="DUE")
+    auth.login("admin")
+    # Embed mode: no sign-out form, so the body's hx-headers is the one token.
+    page = client.get("/billing/invoices?embed=1").get_data(as_text=True)
+    found = re.search(r"<body hx-headers='([^']+)'", page)
+    headers = json.loads(html_text.unescape(found.group(1)))
+    assert list(headers) == ["X-CSRFToken"]
+    response = client.post(
+        f"/billing/invoices/{invoice.number}/cancel",
+        data={"version": invoice.version, "reason": "Sent twice", "view": "row"},
+        headers={**headers, "HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body
+    # The row, and the counts out of band from the same partial as the table's.
+    assert re.search(r'<select id="status" name="status"\s+hx-swap-oob="true">', body)
+    assert re.search(r'<option value="CANCEL"\s*>CANCEL \(1\)', body)
+    db.session.expire_all()
+    assert db.session.get(Invoice, invoice.id).status == "CANCEL"
+    forged = client.post(
+        f"/billing/invoices/{invoice.number}/issue",
+        data={"version": invoice.version},
+        headers={"X-CSRFToken": "forged", "HX-Request": "true"},
+    )
+    assert forged.status_code == 400
 
 
 def test_history_restore_gets_the_full_page(signed_in):
