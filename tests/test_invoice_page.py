@@ -108,7 +108,9 @@ LIST = "/billing/invoices"
 def _history(client, url: str, current: str | None) -> tuple[str, str]:
     headers = {"HX-Request": "true"}
     if current is not None:
-        headers["HX-Current-URL"] = f"http://localhost{current}"
+        headers["HX-Current-URL"] = (
+            current if "://" in current else f"http://localhost{current}"
+        )
     response = client.get(url, headers=headers)
     assert response.status_code == 200
     (kind,) = [h for h in ("HX-Push-Url", "HX-Replace-Url") if h in response.headers]
@@ -157,6 +159,7 @@ def _history(client, url: str, current: str | None) -> tuple[str, str]:
         (f"{LIST}/INV-1", LIST, ("HX-Push-Url", LIST)),
         (f"{LIST}?date_from=2024-13-01", LIST, ("HX-Push-Url", LIST)),
         (None, LIST, ("HX-Push-Url", LIST)),
+        ("http://[bad", LIST, ("HX-Push-Url", LIST)),
     ],
 )
 def test_the_server_decides_push_or_replace(signed_in, current, url, expected):

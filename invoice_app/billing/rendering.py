@@ -120,14 +120,15 @@ def history_headers(filters: InvoiceFilters) -> dict[str, str]:
 
 
 def _shown_filters() -> InvoiceFilters | None:
-    # htmx names the page it is on; None when that is not a valid invoice list.
-    current = urlsplit(request.headers.get("HX-Current-URL", ""))
-    if current.path != urlsplit(url_for("billing.invoices")).path:
-        return None
-    args = MultiDict(parse_qsl(current.query, keep_blank_values=True))
+    # htmx names the page it is on; None when that is not a valid invoice list
+    # (the header is the client's word, so anything may arrive in it).
     try:
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if current.path != urlsplit(url_for("billing.invoices")).path:
+            return None
+        args = MultiDict(parse_qsl(current.query, keep_blank_values=True))
         return parse_filters(args, max_per_page())
-    except InvalidFilters:
+    except (ValueError, InvalidFilters):
         return None
 
 
