@@ -23,13 +23,23 @@ def create_app(config: dict | None = None) -> Flask:
     # A test's config goes through the same checks as the environment.
     app.config.update(load_config(Path(app.instance_path), config))
 
-    from . import database, embedding, errors, health, request_log, security
+    from . import (
+        database,
+        embedding,
+        errors,
+        health,
+        request_guard,
+        request_log,
+        security,
+    )
 
     # Order matters: before_request hooks run in registration order, and a hook
     # that aborts (CSRF) must not keep the request log or the rate limit from
     # seeing the request.
     request_log.register(app)
     limiter.init_app(app)
+    # Before CSRF and every other hook that reads request.args or request.form.
+    request_guard.register(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from . import audit
 from .database import begin_write
 from .extensions import db
-from .lifecycle import ALLOWED_FROM, LifecycleError, _guarded_update, _refusal
+from .lifecycle import (
+    ALLOWED_FROM,
+    InvalidChange,
+    LifecycleError,
+    _guarded_update,
+    _refusal,
+)
 from .models import Client, Invoice, InvoiceLine, Status
-from .money import currency_places
+from .money import AMOUNT_MAX, currency_places
 
 
 @dataclass(frozen=True)
@@ -59,12 +65,49 @@ def compute_totals(
 ) -> Totals:
     """Line amounts, usage cost and payable, rounded to the currency's places."""
     quantum = Decimal(1).scaleb(-currency_places(currency))
-    amounts = tuple(
-        (line.quantity * line.unit_price).quantize(quantum, rounding=ROUND_HALF_UP)
-        for line in lines
-    )
-    usage = sum(amounts, Decimal(0))
-    return Totals(amounts, usage, adjustment, usage + adjustment)
+    # Exact however large: totals_problems() then says what does not fit.
+    with localcontext(prec=80):
+        amounts = tuple(
+            (line.quantity * line.unit_price).quantize(quantum, rounding=ROUND_HALF_UP)
+            for line in lines
+        )
+        usage = sum(amounts, Decimal(0))
+        return Totals(amounts, usage, adjustment, usage + adjustment)
+
+
+def totals_problems(totals: Totals) -> dict[str, str]:
+    """The computed amounts that would not fit an amount column, and why.
+
+    Keys: "lines-<i>" for a line's amount, "usage_cost", "payable".
+    """
+    limit = f"{AMOUNT_MAX:,}"
+    problems = {}
+    for i, amount in enumerate(totals.line_amounts):
+        if abs(amount) > AMOUNT_MAX:
+            problems[f"lines-{i}"] = (
+                f"The line amount (quantity × unit price) would be {amount:,}, "
+                f"more than the largest amount ({limit})."
+            )
+    if abs(totals.usage_cost) > AMOUNT_MAX and not problems:
+        problems["usage_cost"] = (
+            f"The lines add up to {totals.usage_cost:,}, more than the largest "
+            f"amount ({limit}); split them over several invoices."
+        )
+    if abs(totals.payable) > AMOUNT_MAX and not problems:
+        problems["payable"] = (
+            f"The payable amount (usage cost + adjustment) would be "
+            f"{totals.payable:,}, more than the largest amount ({limit})."
+        )
+    return problems
+
+
+def _checked_totals(data: DraftInput) -> Totals:
+    """compute_totals(), refused (InvalidChange, 422) before anything is written."""
+    totals = compute_totals(data.lines, data.currency, data.adjustment)
+    problems = totals_problems(totals)
+    if problems:
+        raise InvalidChange(problems)
+    return totals
 
 
 def _client_for(data: DraftInput) -> Client:
@@ -135,7 +178,7 @@ def _fields(invoice: Invoice) -> dict:
 
 def create_draft(data: DraftInput, actor: str) -> Invoice:
     """A new DRAFT with the next number for its billing period."""
-    totals = compute_totals(data.lines, data.currency, data.adjustment)
+    totals = _checked_totals(data)
     for _attempt in range(3):
         begin_write()
         invoice = Invoice(
@@ -173,7 +216,7 @@ def update_draft(
 ) -> Invoice:
     """Change a DRAFT; refused (409) for other statuses or a stale version."""
     before = _fields(invoice)
-    totals = compute_totals(data.lines, data.currency, data.adjustment)
+    totals = _checked_totals(data)
     # Claim the row first (version and status checked), then write the fields.
     _guarded_update(invoice, "edit", version, today)
     invoice.client = _client_for(data)

@@ -17,6 +17,7 @@ from wtforms import Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from .models import Status
+from .text_input import PlainText, nfc, shown
 
 STATUS_CHOICES = ["ALL"] + [s.value for s in Status]
 DATE_FIELDS = {"period": "Billing period", "due": "Due date", "issued": "Issue date"}
@@ -33,8 +34,11 @@ SORT_KEYS = (
 DEFAULT_SORT = "-period"
 PER_PAGE_CHOICES = (10, 25, 50, 100, 200)
 SEARCH_MAX = 200
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Far past any real list (200 rows a page), and (PAGE_MAX - 1) × PER_PAGE_MAX
+# stays a small OFFSET on both databases.
+PAGE_MAX = 10_000_000
+_MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,9 @@ class InvoiceFilterForm(Form):
 
     status = SelectField("Status", choices=STATUS_CHOICES, default="ALL")
     date_field = SelectField("Date", choices=list(DATE_FIELDS), default="period")
-    date_from = StringField("From")
-    date_to = StringField("To")
-    q = StringField("Search")
+    date_from = StringField("From", validators=[PlainText()])
+    date_to = StringField("To", validators=[PlainText()])
+    q = StringField("Search", filters=[nfc], validators=[PlainText()])
     sort = SelectField(
         "Sort",
         choices=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
@@ -123,7 +127,14 @@ class InvoiceFilterForm(Form):
     page = IntegerField(
         "Page",
         default=1,
-        validators=[Optional(), NumberRange(min=1, message="Page must be 1 or more.")],
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1,
+                max=PAGE_MAX,
+                message=f"Page must be between 1 and {PAGE_MAX:,}.",
+            ),
+        ],
     )
     per_page = IntegerField(
         "Rows per page",
@@ -143,7 +154,9 @@ class InvoiceFilterForm(Form):
             return _parse_date(text, month_end=month_end, allow_month=allow_month)
         except ValueError:
             shape = "YYYY-MM-DD or YYYY-MM" if allow_month else "YYYY-MM-DD"
-            raise ValidationError(f"{text!r} is not a valid date ({shape}).") from None
+            raise ValidationError(
+                f"{shown(text)} is not a valid date ({shape}, years 1 to 9999)."
+            ) from None
 
     def validate_date_from(self, field):
         self.parsed_from = self._date(field, month_end=False)

@@ -65,7 +65,13 @@ from .database import begin_write
 from .extensions import db
 from .invoice_numbers import invoice_number_problem
 from .models import Client, Invoice, InvoiceLine, Status
-from .money import currency_places, is_currency, parse_amount, to_places
+from .money import (
+    UNIT_PRICE_MAX,
+    currency_places,
+    is_currency,
+    parse_amount,
+    to_places,
+)
 
 INVOICE_COLUMNS = (
     "invoice_number",
@@ -91,8 +97,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _QUANTITY_PLACES = 4
 _UNIT_PRICE_PLACES = 6
-# unit_price is stored as an integer of millionths in a signed 64-bit column.
-_UNIT_PRICE_MAX = Decimal("999999999999.999999")
 _BATCH = 5000  # invoices per flush: bounds the unit of work on very large files
 _IN_CHUNK = 500  # values per IN (...) lookup, well inside every driver's limit
 
@@ -581,7 +585,7 @@ def _check_line(record: _Record, currency: str | None) -> _Line:
     line = _Line(
         description=cells.text("description", max_length=500),
         quantity=cells.decimal("quantity", _QUANTITY_PLACES),
-        unit_price=cells.decimal("unit_price", _UNIT_PRICE_PLACES, _UNIT_PRICE_MAX),
+        unit_price=cells.decimal("unit_price", _UNIT_PRICE_PLACES, UNIT_PRICE_MAX),
         amount=cells.amount("amount", currency),
     )
     quantity, price, amount = line.quantity, line.unit_price, line.amount

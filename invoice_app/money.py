@@ -13,10 +13,16 @@ from babel.numbers import format_currency, get_currency_precision, list_currenci
 from sqlalchemy import BigInteger
 from sqlalchemy.types import TypeDecorator
 
+from .text_input import SHOWN_MAX, shown
+
 # 10**4 covers every ISO 4217 minor unit (at most 4 places, CLF/UYW) and keeps
 # 99,999,999,999,999.99 well inside a signed 64-bit integer.
 AMOUNT_SCALE = 4
 AMOUNT_MAX = Decimal("99999999999999.99")
+# Quantities share the amounts' scale, so their limit too.
+QUANTITY_MAX = AMOUNT_MAX
+# Unit prices are stored in millionths: 10**12 of them is what a BIGINT holds.
+UNIT_PRICE_MAX = Decimal("999999999999.999999")
 _KNOWN_CURRENCIES = frozenset(list_currencies())
 
 
@@ -61,33 +67,41 @@ def currency_places(code: str) -> int:
     return get_currency_precision(code)
 
 
-def parse_amount(text: str, currency: str | None = None) -> Decimal:
+def parse_amount(
+    text: str, currency: str | None = None, maximum: Decimal = AMOUNT_MAX
+) -> Decimal:
     """Parse a plain decimal amount such as ``-12.50``; raise ValueError otherwise.
 
     Accepts digits with an optional sign and point only: ``1e3``, ``1,000.00``,
     ``0x10``, ``NaN`` and ``Infinity`` are refused, as are more decimal places than
-    the currency has.
+    the currency has and values beyond maximum (what the column can store).
     """
     text = (text or "").strip()
     body = text[1:] if text[:1] in "+-" else text
     whole, _, frac = body.partition(".")
     if not body or not (whole or frac) or not (whole + frac).isdigit():
-        raise ValueError(f"{text!r} is not a number like 1234.50")
+        raise ValueError(f"{shown(text)} is not a number like 1234.50")
     if not whole.isascii() or not frac.isascii():
-        raise ValueError(f"{text!r} is not a number like 1234.50")
+        raise ValueError(f"{shown(text)} is not a number like 1234.50")
     try:
         value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - guarded above
-        raise ValueError(f"{text!r} is not a number") from exc
-    if abs(value) > AMOUNT_MAX:
-        raise ValueError(f"{text} is larger than {AMOUNT_MAX}")
+        raise ValueError(f"{shown(text)} is not a number") from exc
+    if abs(value) > maximum:
+        raise ValueError(f"{shown_number(text)} is larger than {maximum}")
     if currency is not None:
         places = currency_places(currency)
         if -value.as_tuple().exponent > places:
             raise ValueError(
-                f"{text} has more decimal places than {currency} allows ({places})"
+                f"{shown_number(text)} has more decimal places than {currency} "
+                f"allows ({places})"
             )
     return value
+
+
+def shown_number(text: str) -> str:
+    """A refused number as a message repeats it, its middle cut when it is long."""
+    return text if len(text) <= SHOWN_MAX else f"{text[:20]}…{text[-8:]}"
 
 
 def format_money(amount: Decimal | None, currency: str, locale: str = "en_US") -> str:

@@ -26,19 +26,38 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..drafts import DraftInput, LineInput
-from ..money import is_currency, parse_amount
+from ..drafts import DraftInput, LineInput, compute_totals, totals_problems
+from ..money import (
+    QUANTITY_MAX,
+    UNIT_PRICE_MAX,
+    is_currency,
+    parse_amount,
+    shown_number,
+)
+from ..text_input import PlainText, nfc
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# Invoice.version is an INTEGER column.
+VERSION_MAX = 2**31 - 1
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "INR", "AUD", "CAD", "CHF", "SGD")
 
 
-def _decimal(text: str, *, places: int, currency: str | None = None) -> Decimal:
+def _decimal(text: str, *, places: int, maximum: Decimal) -> Decimal:
     """parse_amount, with a cap on decimal places for non-money numbers."""
-    value = parse_amount(text, currency)
+    value = parse_amount(text, maximum=maximum)
     if -value.as_tuple().exponent > places:
-        raise ValueError(f"{text} has more than {places} decimal places")
+        raise ValueError(f"{shown_number(text)} has more than {places} decimal places")
     return value
+
+
+def _version_number(form, field):
+    """The hidden version is a whole number an INTEGER column holds."""
+    text = (field.data or "").strip()
+    digits = text.isascii() and text.isdigit() and len(text) <= 10
+    if not (digits and 1 <= int(text) <= VERSION_MAX):
+        raise ValidationError(
+            "The form's invoice version is not valid; reload the page and try again."
+        )
 
 
 class LineForm(Form):
@@ -46,7 +65,8 @@ class LineForm(Form):
 
     description = StringField(
         "Description",
-        validators=[DataRequired("Describe the line."), Length(max=500)],
+        filters=[nfc],
+        validators=[DataRequired("Describe the line."), PlainText(), Length(max=500)],
     )
     quantity = StringField("Quantity", validators=[DataRequired("Enter a quantity.")])
     unit_price = StringField(
@@ -55,7 +75,7 @@ class LineForm(Form):
 
     def validate_quantity(self, field):
         try:
-            value = _decimal(field.data, places=4)
+            value = _decimal(field.data, places=4, maximum=QUANTITY_MAX)
         except ValueError as exc:
             raise ValidationError(f"{exc}. Use a plain number like 12.5.") from None
         if value <= 0:
@@ -64,7 +84,7 @@ class LineForm(Form):
 
     def validate_unit_price(self, field):
         try:
-            value = _decimal(field.data, places=6)
+            value = _decimal(field.data, places=6, maximum=UNIT_PRICE_MAX)
         except ValueError as exc:
             raise ValidationError(f"{exc}. Use a plain number like 0.0416.") from None
         if value < 0:
@@ -75,19 +95,26 @@ class LineForm(Form):
 class DraftForm(FlaskForm):
     """A draft invoice: client, period, currency, terms, lines, adjustment."""
 
-    version = HiddenField()
+    version = HiddenField(validators=[Optional(), _version_number])
     client_email = StringField(
         "Client e-mail",
+        filters=[nfc],
         validators=[
             DataRequired("Pick or enter the client's e-mail."),
+            PlainText(),
             Length(max=254),
         ],
     )
-    client_name = StringField("Client name", validators=[Length(max=200)])
-    billing_period = StringField(
-        "Billing period", validators=[DataRequired("Choose the billed month.")]
+    client_name = StringField(
+        "Client name", filters=[nfc], validators=[PlainText(), Length(max=200)]
     )
-    currency = StringField("Currency", validators=[DataRequired("Choose a currency.")])
+    billing_period = StringField(
+        "Billing period",
+        validators=[DataRequired("Choose the billed month."), PlainText()],
+    )
+    currency = StringField(
+        "Currency", validators=[DataRequired("Choose a currency."), PlainText()]
+    )
     due_date = DateField(
         "Due date",
         validators=[Optional()],
@@ -98,10 +125,16 @@ class DraftForm(FlaskForm):
         "Payment terms (days)",
         validators=[Optional(), NumberRange(0, 365, "Use 0 to 365 days.")],
     )
-    notes = TextAreaField("Notes", validators=[Length(max=2000)])
+    notes = TextAreaField(
+        "Notes",
+        filters=[nfc],
+        validators=[PlainText(multiline=True), Length(max=2000)],
+    )
     adjustment = StringField("Adjustment", default="0")
     adjustment_reason = StringField(
-        "Reason for the adjustment", validators=[Length(max=200)]
+        "Reason for the adjustment",
+        filters=[nfc],
+        validators=[PlainText(), Length(max=200)],
     )
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=200)
 
@@ -126,9 +159,10 @@ class DraftForm(FlaskForm):
 
     def validate_billing_period(self, field):
         match = _MONTH.match((field.data or "").strip())
-        if not match or not 1 <= int(match.group(2)) <= 12:
-            raise ValidationError("Use a month like 2025-05.")
-        field.parsed = date(int(match.group(1)), int(match.group(2)), 1)
+        try:
+            field.parsed = date(int(match.group(1)), int(match.group(2)), 1)
+        except (AttributeError, ValueError):
+            raise ValidationError("Use a month like 2025-05.") from None
 
     def validate_currency(self, field):
         code = (field.data or "").strip().upper()
@@ -156,6 +190,29 @@ class DraftForm(FlaskForm):
             self.payment_terms_days.errors = ["Give a due date or payment terms."]
             valid = False
         return valid
+
+    def validate_lines(self, field):
+        """The computed line amounts and totals fit their columns (once all parse)."""
+        lines = [line.form for line in field]
+        numbers = [f for ln in lines for f in (ln.quantity, ln.unit_price)]
+        parsed = all(hasattr(f, "parsed") for f in [self.adjustment, *numbers])
+        if self.currency.errors or not parsed:
+            return  # the fields' own messages come first
+        totals = compute_totals(
+            [LineInput("", ln.quantity.parsed, ln.unit_price.parsed) for ln in lines],
+            self.currency.data,
+            self.adjustment.parsed,
+        )
+        problems = totals_problems(totals)
+        for key, message in problems.items():
+            if key == "payable":
+                self.adjustment.errors.append(message)
+            elif key == "usage_cost":
+                lines[-1].unit_price.errors.append(message)
+            else:
+                lines[int(key.removeprefix("lines-"))].unit_price.errors.append(message)
+        if problems:
+            raise ValidationError(" ".join(problems.values()))
 
     def validate_adjustment(self, field):
         currency = (self.currency.data or "").strip().upper()
@@ -197,8 +254,10 @@ class DraftForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
-    version = HiddenField(validators=[DataRequired()])
-    amount = StringField("Amount", validators=[DataRequired("Enter the amount.")])
+    version = HiddenField(validators=[DataRequired(), _version_number])
+    amount = StringField(
+        "Amount", validators=[DataRequired("Enter the amount."), PlainText()]
+    )
     received_on = DateField(
         "Received on",
         format="%Y-%m-%d",
@@ -206,18 +265,25 @@ class PaymentForm(FlaskForm):
         validators=[InputRequired("Enter the date the money arrived.")],
         render_kw={"type": "date"},
     )
-    reference = StringField("Reference", validators=[Length(max=200)])
+    reference = StringField(
+        "Reference", filters=[nfc], validators=[PlainText(), Length(max=200)]
+    )
 
 
 class CancelForm(FlaskForm):
-    version = HiddenField(validators=[DataRequired()])
+    version = HiddenField(validators=[DataRequired(), _version_number])
     reason = StringField(
         "Reason",
-        validators=[DataRequired("Say why the invoice is cancelled."), Length(max=500)],
+        filters=[nfc],
+        validators=[
+            DataRequired("Say why the invoice is cancelled."),
+            PlainText(),
+            Length(max=500),
+        ],
     )
 
 
 class VersionForm(FlaskForm):
     """Issue and delete carry only the version the user saw."""
 
-    version = HiddenField(validators=[DataRequired()])
+    version = HiddenField(validators=[DataRequired(), _version_number])

@@ -85,9 +85,11 @@ def _preview_totals(form: DraftForm):
     currency = (form.currency.data or "USD").strip().upper()
     try:
         adjustment = parse_amount(str(form.adjustment.data or "0"))
-        return drafts.compute_totals(lines, currency, adjustment), currency
+        totals_ = drafts.compute_totals(lines, currency, adjustment)
     except (ValueError, KeyError):
         return None, currency
+    # Amounts past what can be stored are not shown; saving says why.
+    return (None if drafts.totals_problems(totals_) else totals_), currency
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
