@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -252,6 +253,8 @@ class AuditEvent(db.Model):
 # The tenant that standalone use, the demo data and databases from before
 # tenants belong to (migration 0005 creates it).
 DEFAULT_TENANT_SLUG = "default"
+# A tenant's slug names it in URLs and tokens: lower-case letters, digits, hyphens.
+TENANT_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class Tenant(db.Model):
