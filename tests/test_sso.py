@@ -256,6 +256,33 @@ def test_token_used_on_one_app_instance_is_refused_by_another(sso_factory):
     assert signed_in(first)
 
 
+def test_two_workers_racing_with_one_token_let_one_through(sso_factory):
+    clients = [sso_factory(SSO_SECRET=SECRET).test_client() for _ in range(2)]
+    token = hs_token()
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def sign_in(browser):
+        barrier.wait()
+        statuses.append(browser.post("/sso", data={"token": token}).status_code)
+
+    threads = [threading.Thread(target=sign_in, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 401]
+    with clients[0].application.app_context():
+        assert count(User) == 1 and count(UsedToken) == 1
+
+
+def test_head_request_does_not_use_the_token(portal):
+    token = hs_token()
+    assert portal.head("/sso", query_string={"token": token}).status_code == 200
+    assert count(UsedToken) == 0
+    assert portal.get("/sso", query_string={"token": token}).status_code == 303
+
+
 def test_used_tokens_are_cleared_once_expired(portal):
     with time_machine.travel(datetime.now(UTC) - timedelta(hours=1), tick=False):
         portal.get("/sso", query_string={"token": hs_token(jti="old-token")})
@@ -714,6 +741,7 @@ def test_jwks_token_without_kid_is_refused(sso_factory, key_set, rsa_key):
     ("env", "message"),
     [
         ({"SSO_SECRET": "too-short"}, "at least 32 bytes"),
+        ({"SSO_SECRET": SECRET, "SECRET_KEY": SECRET}, "same as SECRET_KEY"),
         ({"SSO_SECRET": SECRET, "SSO_JWKS_URL": "https://p.example/jwks"}, "only one"),
         ({"SSO_SECRET": SECRET, "SSO_ISSUER": ""}, "SSO_ISSUER is not set"),
         ({"SSO_SECRET": SECRET, "SSO_SESSION_MINUTES": "0"}, "at least 1"),

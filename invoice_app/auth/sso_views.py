@@ -26,6 +26,9 @@ def sso():
     """Sign in with the portal's token, then answer 303 to `next`."""
     if not sso_enabled():
         abort(404)
+    if request.method == "HEAD":
+        # A link checker's HEAD must not use up the token.
+        return "", 200
     fields = request.form if request.method == "POST" else request.args
     try:
         claims = verify_token(fields.get("token", "").strip())
