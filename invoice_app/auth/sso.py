@@ -83,15 +83,21 @@ def _key_and_algorithms(token: str) -> tuple[object, list[str]]:
             "no_kid", "The sign-in token does not name its signing key (kid)."
         )
     client: jwt.PyJWKClient = current_app.extensions["sso_jwks"]
+    unreachable = TokenRefused(
+        "jwks_unreachable",
+        "Could not fetch the portal's keys, so the sign-in cannot be checked. "
+        "Try again in a minute.",
+    )
+    # A set that is not JSON, or holds no usable key, counts as not fetched.
+    fetch_errors = (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, ValueError)
+    try:
+        client.get_signing_keys()  # from the cache once fetched
+    except (*fetch_errors, jwt.PyJWKClientError):
+        raise unreachable from None
     try:
         key = client.get_signing_key(kid)
-    # A set that is not JSON, or holds no usable key, counts as not fetched.
-    except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, ValueError):
-        raise TokenRefused(
-            "jwks_unreachable",
-            "Could not fetch the portal's keys, so the sign-in cannot be checked. "
-            "Try again in a minute.",
-        ) from None
+    except fetch_errors:
+        raise unreachable from None
     except jwt.PyJWKClientError:
         raise TokenRefused(
             "unknown_kid",
