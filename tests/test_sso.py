@@ -22,7 +22,7 @@ import jwt
 import pytest
 import time_machine
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from sqlalchemy import func, select
 
 from invoice_app.config import ConfigError
@@ -765,6 +765,8 @@ def test_weak_or_unknown_public_keys_stop_the_start(sso_factory):
     p384 = ec.generate_private_key(ec.SECP384R1())
     with pytest.raises(ConfigError, match="P-256"):
         sso_factory(SSO_PUBLIC_KEY=public_pem(p384))
+    with pytest.raises(ConfigError, match="RSA key or an EC key"):
+        sso_factory(SSO_PUBLIC_KEY=public_pem(ed25519.Ed25519PrivateKey.generate()))
 
 
 def test_plain_http_jwks_is_refused_in_production_even_on_localhost(
