@@ -16,7 +16,7 @@ def user(email: str) -> User:
 
 def test_migration_moves_existing_users_into_the_default_tenant(app):
     db.session.remove()
-    downgrade(revision="0002")
+    downgrade(revision="0004")
     try:
         with db.engine.begin() as conn:
             conn.execute(
@@ -37,7 +37,7 @@ def test_downgrade_keeps_portal_users_without_a_way_to_sign_in(app):
     db.session.add(User(email="portal@example.test", sso_sub="p-1", role="staff"))
     db.session.commit()
     db.session.remove()
-    downgrade(revision="0002")
+    downgrade(revision="0004")
     try:
         with db.engine.connect() as conn:
             hashes = conn.execute(
