@@ -746,7 +746,7 @@ def test_jwks_token_without_kid_is_refused(sso_factory, key_set, rsa_key):
         ({"SSO_SECRET": SECRET, "SECRET_KEY": SECRET}, "same as SECRET_KEY"),
         ({"SSO_SECRET": SECRET, "SSO_JWKS_URL": "https://p.example/jwks"}, "only one"),
         ({"SSO_SECRET": SECRET, "SSO_ISSUER": ""}, "SSO_ISSUER is not set"),
-        ({"SSO_SECRET": SECRET, "SSO_SESSION_MINUTES": "0"}, "at least 1"),
+        ({"SSO_SECRET": SECRET, "SSO_SESSION_MINUTES": "0"}, "1 or more"),
         ({"SSO_SECRET": SECRET, "SSO_SESSION_MINUTES": "an hour"}, "whole number"),
         ({"SSO_PUBLIC_KEY": "not a key"}, "not a PEM public key"),
         ({"SSO_JWKS_URL": "http://portal.example/jwks"}, "must be an https:// URL"),
@@ -756,6 +756,15 @@ def test_jwks_token_without_kid_is_refused(sso_factory, key_set, rsa_key):
 def test_wrong_settings_stop_the_start(sso_factory, env, message):
     with pytest.raises(ConfigError, match=message):
         sso_factory(**env)
+
+
+def test_a_test_config_is_checked_like_the_environment(app_factory):
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        app_factory(SSO_SECRET="short", SSO_ISSUER=ISSUER)
+    app = app_factory(SSO_SECRET=SECRET, SSO_ISSUER=ISSUER)
+    assert app.config["SSO_ALGORITHMS"] == ["HS256"]
+    browser = app.test_client()
+    assert browser.get("/sso", query_string={"token": hs_token()}).status_code == 303
 
 
 def test_weak_or_unknown_public_keys_stop_the_start(sso_factory):
