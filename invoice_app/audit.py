@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from .auth.sso_session import identity as sso_identity
 from .extensions import db
 from .models import AuditEvent
 
@@ -36,6 +37,8 @@ def record(
     note: str = "",
 ) -> AuditEvent:
     """Add an audit entry to the current session (committed with the change)."""
+    # A user signed in through the portal: its `sub` and the token's `jti`.
+    sub, jti = sso_identity() or (None, None)
     event = AuditEvent(
         invoice_id=invoice_id,
         invoice_number=number,
@@ -43,6 +46,8 @@ def record(
         action=action,
         changes=changes,
         note=note,
+        sso_sub=sub,
+        sso_jti=jti,
     )
     db.session.add(event)
     return event

@@ -11,7 +11,14 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Role, User
+from .models import (
+    DEFAULT_TENANT_SLUG,
+    TENANT_SLUG,
+    Role,
+    Tenant,
+    User,
+    default_tenant,
+)
 
 invoices_cli = AppGroup("invoices", help="Import and maintain invoices.")
 users_cli = AppGroup("users", help="Manage billing users and API tokens.")
@@ -61,28 +68,58 @@ def mark_overdue_command() -> None:
     "--role", type=click.Choice([r.value for r in Role]), required=True, help="Role."
 )
 @click.option(
+    "--tenant",
+    "tenant_slug",
+    default=DEFAULT_TENANT_SLUG,
+    show_default=True,
+    help="Slug of the user's tenant (created if new).",
+)
+@click.option(
     "--password",
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
     help="Prompted for when not given.",
 )
-def create_user(email: str, role: str, password: str) -> None:
-    """Create a billing user (admin or staff)."""
+def create_user(email: str, role: str, tenant_slug: str, password: str) -> None:
+    """Create a billing user (admin or staff) of a tenant."""
     email = email.strip().lower()
     if "@" not in email:
         raise click.BadParameter(
             f"{email!r} is not an e-mail address", param_hint="EMAIL"
         )
+    tenant_slug = tenant_slug.strip().lower()
+    if not TENANT_SLUG.fullmatch(tenant_slug):
+        raise click.BadParameter(
+            "use 1 to 63 lower-case letters, digits and hyphens, starting with a "
+            "letter or digit",
+            param_hint="--tenant",
+        )
     if len(password) < 8:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
     if db.session.scalar(select(User).where(User.email == email)):
         raise click.ClickException(f"A user {email} exists already.")
-    user = User(email=email, role=role)
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+    if tenant is None and tenant_slug == DEFAULT_TENANT_SLUG:
+        tenant = default_tenant(db.session)
+    elif tenant is None:
+        tenant = Tenant(slug=tenant_slug, name=tenant_slug)
+        click.echo(f"Created tenant {tenant_slug}.")
+    user = User(email=email, role=role, tenant=tenant)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
-    click.echo(f"Created {role} {email}.")
+    if tenant_slug == DEFAULT_TENANT_SLUG:
+        click.echo(f"Created {role} {email}.")
+    else:
+        click.echo(f"Created {role} {email} of tenant {tenant_slug}.")
+        # Said plainly until invoices are scoped by tenant: the option suggests
+        # otherwise.
+        click.echo(
+            "Note: invoices are not limited by tenant yet; this user sees every "
+            "invoice.",
+            err=True,
+        )
 
 
 @users_cli.command("token")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -263,4 +264,98 @@ def load_config(instance_path: Path, overrides: Mapping | None = None) -> dict:
     config.update({k: v for k, v in overrides.items() if k not in SETTINGS})
     config["APP_ENV"] = env
     config.update(values)
+    # Single sign-on's settings are checked together (block below).
+    config.update(sso_settings(overrides, development, config["SECRET_KEY"]))
     return config
+
+
+# --- Single sign-on (auth/sso.py) ---------------------------------------------
+# Off unless exactly one key source is set; then every SSO_* setting is checked
+# here, so a wrong key fails the start-up instead of every sign-in.
+
+SSO_KEY_SOURCES = ("SSO_SECRET", "SSO_PUBLIC_KEY", "SSO_JWKS_URL")
+SSO_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _sso_raw(name: str, overrides: Mapping) -> str:
+    """A test's value, else the environment's; text either way."""
+    value = overrides[name] if name in overrides else os.environ.get(name, "")
+    return _text(name, value).strip()
+
+
+def sso_settings(overrides: Mapping, development: bool, secret_key: str) -> dict:
+    """SSO_* settings, checked; SSO_ALGORITHMS is empty when SSO is off."""
+    values = {name: _sso_raw(name, overrides) for name in SSO_KEY_SOURCES}
+    given = [name for name, value in values.items() if value]
+    if len(given) > 1:
+        raise ConfigError(
+            f"Set only one of {', '.join(SSO_KEY_SOURCES)} (found {', '.join(given)})"
+        )
+    minutes = _sso_raw("SSO_SESSION_MINUTES", overrides) or "60"
+    settings = {
+        **values,
+        "SSO_ALGORITHMS": [],
+        "SSO_ISSUER": _sso_raw("SSO_ISSUER", overrides),
+        "SSO_AUDIENCE": _sso_raw("SSO_AUDIENCE", overrides) or "invoice-manager",
+        "SSO_SESSION_MINUTES": _whole(1)("SSO_SESSION_MINUTES", minutes),
+    }
+    if not given:
+        return settings
+    if not settings["SSO_ISSUER"]:
+        raise ConfigError(
+            "SSO_ISSUER is not set: name the portal that signs the tokens "
+            "(the tokens' `iss`)"
+        )
+    if values["SSO_SECRET"]:
+        if len(values["SSO_SECRET"].encode()) < 32:
+            raise ConfigError("SSO_SECRET must be at least 32 bytes long")
+        # The portal knows SSO_SECRET; with SECRET_KEY it could forge sessions.
+        if values["SSO_SECRET"] == secret_key.strip():
+            raise ConfigError("SSO_SECRET must not be the same as SECRET_KEY")
+        settings["SSO_ALGORITHMS"] = ["HS256"]
+    elif values["SSO_PUBLIC_KEY"]:
+        # Env files often hold a PEM on one line with literal \n.
+        settings["SSO_PUBLIC_KEY"] = values["SSO_PUBLIC_KEY"].replace("\\n", "\n")
+        settings["SSO_ALGORITHMS"] = [
+            _sso_public_key_algorithm(settings["SSO_PUBLIC_KEY"])
+        ]
+    else:
+        _sso_jwks_url(values["SSO_JWKS_URL"], development)
+        # Each key in the set narrows this to its own type (auth/sso.py).
+        settings["SSO_ALGORITHMS"] = ["RS256", "ES256"]
+    return settings
+
+
+def _sso_public_key_algorithm(pem: str) -> str:
+    """RS256 for an RSA key (2048 bits or more), ES256 for a P-256 key."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(pem.encode())
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigError(
+            "SSO_PUBLIC_KEY is not a PEM public key (-----BEGIN PUBLIC KEY----- ...)"
+        ) from None
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048:
+            raise ConfigError("SSO_PUBLIC_KEY: an RSA key needs at least 2048 bits")
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(
+        key.curve, ec.SECP256R1
+    ):
+        return "ES256"
+    raise ConfigError("SSO_PUBLIC_KEY must be an RSA key or an EC key on P-256")
+
+
+def _sso_jwks_url(url: str, development: bool) -> None:
+    parts = urlsplit(url)
+    loopback = development and parts.hostname in SSO_LOOPBACK_HOSTS
+    if not parts.hostname or not (
+        parts.scheme == "https" or (parts.scheme == "http" and loopback)
+    ):
+        raise ConfigError(
+            f"SSO_JWKS_URL={url!r} must be an https:// URL "
+            "(http:// only to localhost, in development)"
+        )

@@ -1,9 +1,10 @@
-"""Database models: clients, invoices with their lines, and users."""
+"""Database models: clients, invoices with their lines, users and their tenants."""
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     event,
     inspect,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -239,9 +241,55 @@ class AuditEvent(db.Model):
     # {"field": [before, after], ...} as JSON text, values as strings.
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(String(500), default="")
+    # A change by a user signed in through the portal: the portal's id for the
+    # user and the sign-in token's id, so the portal's own logs can be matched.
+    sso_sub: Mapped[str | None] = mapped_column(String(255))
+    sso_jti: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
+
+
+# The tenant that standalone use, the demo data and databases from before
+# tenants belong to (migration 0005 creates it).
+DEFAULT_TENANT_SLUG = "default"
+# A tenant's slug names it in URLs and tokens: lower-case letters, digits, hyphens.
+TENANT_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+class Tenant(db.Model):
+    """One portal account (an organisation, a reseller) whose invoices these are."""
+
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+
+def default_tenant(session: Session) -> Tenant:
+    """The default tenant, created when missing (an emptied database)."""
+    with session.no_autoflush:
+        tenant = session.scalar(
+            select(Tenant).where(Tenant.slug == DEFAULT_TENANT_SLUG)
+        )
+    if tenant is None:
+        tenant = Tenant(slug=DEFAULT_TENANT_SLUG, name="Default")
+        session.add(tenant)
+    return tenant
+
+
+class UsedToken(db.Model):
+    """A single sign-on token's id, kept until the token expires: each works once."""
+
+    __tablename__ = "used_token"
+
+    # The primary key is what refuses a second use, even by another worker or host.
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class User(UserMixin, db.Model):
@@ -252,20 +300,38 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Empty for users who sign in through the portal (single sign-on) only.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.STAFF.value)
+    # Left empty, the default tenant is filled in on flush (_assign_tenant).
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    # The portal's id for the user (the token's `sub`); set by single sign-on.
+    sso_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # E-mails of the clients whose invoices the user may see; None: all of the
+    # tenant's clients.
+    allowed_clients: Mapped[list | None] = mapped_column(JSON)
     # Only a SHA-256 of the token is kept; the token itself is shown once.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
 
+    tenant: Mapped[Tenant] = relationship()
+
     def set_password(self, password: str) -> None:
         method = current_app.config["PASSWORD_HASH_METHOD"]
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
+        if self.password_hash is None:
+            return False
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def signs_in_through_portal(self) -> bool:
+        """True for users created by single sign-on, who have no password here."""
+        return self.password_hash is None
 
     @property
     def is_admin(self) -> bool:
@@ -274,6 +340,14 @@ class User(UserMixin, db.Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+@event.listens_for(Session, "before_flush")
+def _assign_tenant(session: Session, flush_context, instances) -> None:
+    """A user created without a tenant belongs to the default one."""
+    for obj in session.new:
+        if isinstance(obj, User) and obj.tenant is None and obj.tenant_id is None:
+            obj.tenant = default_tenant(session)
 
 
 @event.listens_for(Session, "before_flush")

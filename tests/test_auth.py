@@ -6,8 +6,16 @@ from invoice_app.extensions import db
 from invoice_app.models import Role, User
 from tests.conftest import PASSWORDS, csrf_token
 
-# Sign-in, static files and the load balancer's health checks are public.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "health.healthz", "health.readyz"}
+# Sign-in (password or single sign-on), static files and the load balancer's
+# health checks are public.
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "auth.sso",
+    "auth.sso_session_ended",
+    "health.healthz",
+    "health.readyz",
+}
 
 
 def get_routes(app):

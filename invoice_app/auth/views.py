@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     current_app,
     flash,
@@ -21,7 +19,9 @@ from wtforms.validators import DataRequired
 
 from ..extensions import csrf, db, limiter, login_manager
 from ..models import User
-from . import bp
+from . import bp, sso_session
+from .redirects import safe_next
+from .sso_views import session_ended_response
 
 
 class LoginForm(FlaskForm):
@@ -58,20 +58,14 @@ def unauthorized():
         return response
     # script_root keeps the URL prefix (SCRIPT_NAME) in the way back.
     here = request.script_root + request.full_path.rstrip("?")
+    if sso_session.ended():
+        # A portal user has no password: say the session ended, no login form.
+        return session_ended_response(here)
     target = url_for("auth.login", next=here)
     if request.headers.get("HX-Request"):
         # htmx would swap a login page into the table; make the browser go there.
         return "", 401, {"HX-Redirect": target}
     return redirect(target)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only follow same-site relative paths after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and "\\" not in target:
-            return target
-    return url_for("billing.invoices")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -87,15 +81,22 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user and user.check_password(form.password.data):
+        if user and user.signs_in_through_portal:
+            form.email.errors.append(
+                "This account signs in through the portal: open the Invoice "
+                "Manager from the portal."
+            )
+        elif user and user.check_password(form.password.data):
+            sso_session.forget()
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append("E-mail or password is not right.")
+            return redirect(safe_next(request.args.get("next")))
+        else:
+            form.password.errors.append("E-mail or password is not right.")
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
@@ -105,5 +106,6 @@ def login():
 def logout():
     """Sign out (POST, so a stray link or image cannot do it)."""
     logout_user()
+    sso_session.forget()
     flash("You have been signed out.")
     return redirect(url_for("auth.login"))
