@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -37,7 +38,7 @@ from .extensions import db
 from .filters import InvoiceFilters
 from .models import Client, Invoice, Status
 from .money import ScaledDecimal
-from .search import TRIGRAM, search_predicate
+from .search import TRIGRAM, matching_clients, own_text_predicate, search_predicate
 
 # Counts and sums of invoices per (status, currency, period, due date, issue
 # date), maintained by triggers on invoice (migration 0002). The app only reads
@@ -107,10 +108,15 @@ def _date_predicates(filters: InvoiceFilters, source) -> list:
 
 
 def _where(
-    filters: InvoiceFilters, today: date, *, with_status: bool = True, source=Invoice
+    filters: InvoiceFilters,
+    today: date,
+    *,
+    with_status: bool = True,
+    with_search: bool = True,
+    source=Invoice,
 ) -> list:
     where = _date_predicates(filters, source)
-    if filters.q:
+    if filters.q and with_search:
         where.append(search_predicate(filters.q))
     if with_status and filters.status != "ALL":
         where.append(status_predicate(filters.status, today, source))
@@ -267,34 +273,55 @@ class Summary:
     totals: list[CurrencyTotal]  # per currency of the list itself (never mixed)
 
 
-def summary(filters: InvoiceFilters, today: date) -> Summary:
-    """Status counts and currency totals from one grouped query.
+def _groups(filters: InvoiceFilters, today: date) -> Select:
+    """Count and sums per effective status and currency, every filter but status.
 
-    Grouped by effective status and currency over every filter but the status:
-    the counts add up the statuses, the totals keep the status asked for. Without
-    a search the groups come from invoice_tally (a few hundred rows); with one,
-    from the matching invoices, read once.
+    A group may come twice (summary() adds them up): a search is counted in two
+    disjoint parts, each read its cheapest way. The invoices of the clients it
+    names come from ix_invoice_client_id alone (which carries every column used
+    here); the others through the trigram index.
     """
     if filters.q:
         source, count = Invoice, func.count()
+        clients = matching_clients(filters.q)
+        parts = [
+            [Invoice.client_id.in_(clients)],
+            [own_text_predicate(filters.q), Invoice.client_id.not_in(clients)],
+        ]
     else:
         source, count = invoice_tally.c, func.sum(invoice_tally.c.invoices)
+        parts = [[]]
     status = _effective_status(source, today)
-    stmt = (
+    where = _where(filters, today, with_status=False, with_search=False, source=source)
+    selects = [
         select(
             status,
             source.currency,
             count,
-            # sum() keeps the column type, so the scaled integers come back Decimal.
+            # sum() keeps the column type: the scaled integers come back Decimal.
             func.sum(source.usage_cost),
             func.sum(source.payable),
         )
-        .where(*_where(filters, today, with_status=False, source=source))
+        .where(*where, *part)
         .group_by(status, source.currency)
-    )
+        for part in parts
+    ]
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+def summary(filters: InvoiceFilters, today: date) -> Summary:
+    """Status counts and currency totals from grouped queries (_groups()).
+
+    Grouped by effective status and currency over every filter but the status:
+    the counts add up the statuses, the totals keep the status asked for. Without
+    a search the groups come from invoice_tally (a few hundred rows); with one,
+    from the matching invoices.
+    """
     counts = {s.value: 0 for s in Status}
     by_currency: dict[str, list] = {}
-    for name, currency, n, usage, payable in db.session.execute(stmt):
+    for name, currency, n, usage, payable in db.session.execute(
+        _groups(filters, today)
+    ):
         counts[name] += int(n)
         # A tally group whose invoices all moved on stays behind at zero.
         if int(n) and filters.status in ("ALL", name):

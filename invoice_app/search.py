@@ -1,9 +1,16 @@
 """Quick search: an exact, case-folded substring test, narrowed by a trigram index.
 
-Invoice.search_text is a case-folded copy of every searchable field, so the
-exact test is `search_text LIKE '%needle%'` with the needle folded the same way
-(Unicode-aware, unlike SQLite's ASCII-only LIKE folding) and % and _ escaped.
-That test alone reads every row; the trigram index finds the candidates first:
+An invoice matches when the needle is in its own fields (number, notes, line
+descriptions: Invoice.search_text) or in its client's (name, e-mail:
+Client.search_text). Both are case-folded copies, so the exact test is
+`search_text LIKE '%needle%'` with the needle folded the same way (Unicode-aware,
+unlike SQLite's ASCII-only LIKE folding) and % and _ escaped. Clients are few
+and invoices many: half a client name finds a few thousand clients, and their
+invoices come by client_id, not through the trigram index (a needle spanning
+an invoice's field and its client's, through a newline, no longer matches).
+
+For invoices, the LIKE alone reads every row; a trigram index finds the
+candidates first:
 
 - PostgreSQL: the pg_trgm GIN index serves the LIKE itself, for 3+ characters.
 - SQLite: the FTS5 trigram table invoice_search is asked for the needle as one
@@ -16,10 +23,10 @@ Needles shorter than a trigram have no index to use: a literal position test
 
 from __future__ import annotations
 
-from sqlalchemy import and_, column, func, literal_column, select, table
+from sqlalchemy import Select, and_, column, func, literal_column, or_, select, table
 
 from .extensions import db
-from .models import Invoice
+from .models import Client, Invoice
 
 TRIGRAM = 3
 
@@ -38,21 +45,38 @@ def fts_phrase(needle: str) -> str:
     return '"' + needle.replace('"', '""') + '"'
 
 
-def search_predicate(text: str):
-    """WHERE clause: the invoice's searchable text contains text, ignoring case."""
-    needle = text.casefold()
-    sqlite = db.session.get_bind().dialect.name == "sqlite"
+def _contains(column, needle: str, candidates=None):
+    """column (case-folded text) contains needle, literally."""
     if len(needle) < TRIGRAM:
         # No trigram to look up, so a scan. Not as LIKE: PostgreSQL's generic
         # plan for a prepared LIKE would read the whole trigram index instead.
+        sqlite = db.session.get_bind().dialect.name == "sqlite"
         position = func.instr if sqlite else func.strpos
-        return position(Invoice.search_text, needle) > 0
+        return position(column, needle) > 0
     # One bound pattern (not '%' || :q || '%'), so PostgreSQL plans the GIN index
     # for it even in a prepared statement.
-    exact = Invoice.search_text.like(like_pattern(needle), escape="/")
-    if not sqlite:
-        return exact
-    candidates = select(invoice_search.c.rowid).where(
-        literal_column("invoice_search").op("MATCH")(fts_phrase(needle))
-    )
-    return and_(Invoice.id.in_(candidates), exact)
+    exact = column.like(like_pattern(needle), escape="/")
+    return exact if candidates is None else and_(candidates, exact)
+
+
+def own_text_predicate(text: str):
+    """WHERE clause: the invoice's own fields (number, notes, lines) contain text."""
+    needle = text.casefold()
+    candidates = None
+    if len(needle) >= TRIGRAM and db.session.get_bind().dialect.name == "sqlite":
+        candidates = Invoice.id.in_(
+            select(invoice_search.c.rowid).where(
+                literal_column("invoice_search").op("MATCH")(fts_phrase(needle))
+            )
+        )
+    return _contains(Invoice.search_text, needle, candidates)
+
+
+def matching_clients(text: str) -> Select:
+    """Ids of the clients whose name or e-mail contains text, ignoring case."""
+    return select(Client.id).where(_contains(Client.search_text, text.casefold()))
+
+
+def search_predicate(text: str):
+    """WHERE clause: the invoice or its client contains text, ignoring case."""
+    return or_(own_text_predicate(text), Invoice.client_id.in_(matching_clients(text)))
