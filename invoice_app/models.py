@@ -81,8 +81,17 @@ class Client(db.Model):
     """A customer account; matched by e-mail on import."""
 
     __tablename__ = "client"
-    # Sorting the list by client name walks this index (migration 0002).
-    __table_args__ = (Index("ix_client_name", "name"),)
+    # Sorting the list by client name walks this index (migration 0002); quick
+    # search looks clients up by trigram (0006; SQLite: the FTS5 client_search).
+    __table_args__ = (
+        Index("ix_client_name", "name"),
+        Index(
+            "ix_client_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -9,13 +9,12 @@ and invoices many: half a client name finds a few thousand clients, and their
 invoices come by client_id, not through the trigram index (a needle spanning
 an invoice's field and its client's, through a newline, no longer matches).
 
-For invoices, the LIKE alone reads every row; a trigram index finds the
-candidates first:
+The LIKE alone reads every row; a trigram index finds the candidates first:
 
-- PostgreSQL: the pg_trgm GIN index serves the LIKE itself, for 3+ characters.
-- SQLite: the FTS5 trigram table invoice_search is asked for the needle as one
-  quoted phrase (so `"`, `NEAR(`, `*`, `OR` in user text are plain characters),
-  and the LIKE then confirms each candidate.
+- PostgreSQL: the pg_trgm GIN indexes serve the LIKE itself, for 3+ characters.
+- SQLite: the FTS5 trigram tables invoice_search and client_search are asked for
+  the needle as one quoted phrase (so `"`, `NEAR(`, `*`, `OR` in user text are
+  plain characters), and the LIKE then confirms each candidate.
 
 Needles shorter than a trigram have no index to use: a literal position test
 (instr, strpos) scans instead.
@@ -30,8 +29,10 @@ from .models import Client, Invoice
 
 TRIGRAM = 3
 
-# The FTS5 table of migration 0002 (SQLite only); its rowid is invoice.id.
+# The FTS5 tables of migrations 0002 and 0006 (SQLite only); their rowids are
+# invoice.id and client.id.
 invoice_search = table("invoice_search", column("rowid"))
+client_search = table("client_search", column("rowid"))
 
 
 def like_pattern(needle: str) -> str:
@@ -59,22 +60,29 @@ def _contains(column, needle: str, candidates=None):
     return exact if candidates is None else and_(candidates, exact)
 
 
+def _fts_candidates(fts, key, needle: str):
+    """SQLite: key is among the rows the FTS5 table fts finds for needle."""
+    if len(needle) < TRIGRAM or db.session.get_bind().dialect.name != "sqlite":
+        return None
+    return key.in_(
+        select(fts.c.rowid).where(
+            literal_column(fts.name).op("MATCH")(fts_phrase(needle))
+        )
+    )
+
+
 def own_text_predicate(text: str):
     """WHERE clause: the invoice's own fields (number, notes, lines) contain text."""
     needle = text.casefold()
-    candidates = None
-    if len(needle) >= TRIGRAM and db.session.get_bind().dialect.name == "sqlite":
-        candidates = Invoice.id.in_(
-            select(invoice_search.c.rowid).where(
-                literal_column("invoice_search").op("MATCH")(fts_phrase(needle))
-            )
-        )
+    candidates = _fts_candidates(invoice_search, Invoice.id, needle)
     return _contains(Invoice.search_text, needle, candidates)
 
 
 def matching_clients(text: str) -> Select:
     """Ids of the clients whose name or e-mail contains text, ignoring case."""
-    return select(Client.id).where(_contains(Client.search_text, text.casefold()))
+    needle = text.casefold()
+    candidates = _fts_candidates(client_search, Client.id, needle)
+    return select(Client.id).where(_contains(Client.search_text, needle, candidates))
 
 
 def search_predicate(text: str):

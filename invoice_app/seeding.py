@@ -5,7 +5,7 @@ assigned here, not one ORM object at a time, all in one transaction. Quick
 search and the tally stay exact as for rows the app writes: PostgreSQL's GIN
 index and statement-level tally trigger see every COPY (a big load rebuilds the
 indexes once instead); on SQLite the FTS and tally triggers step aside and their
-work is done in two statements at the end.
+work is done in a few statements at the end.
 """
 
 from __future__ import annotations
@@ -191,17 +191,20 @@ class _SqliteLoad:
     """SQLite: the search and tally triggers step aside for the load.
 
     Row by row they cost more than the inserts themselves; instead the new rows
-    are indexed and tallied in two statements at the end. Dropping and restoring
-    the triggers happens inside the seed's transaction, so a failed seed leaves
-    them in place, and the write lock keeps other writers out meanwhile.
+    (and clients) are indexed and tallied in a few statements at the end.
+    Dropping and restoring the triggers happens inside the seed's transaction,
+    so a failed seed leaves them in place, and the write lock keeps other
+    writers out meanwhile.
     """
 
     def __init__(self, first_id: int, adding: int, existing: int):
         self.first_id = first_id
+        self.first_client_id = _next_id(Client)
         self.triggers = db.session.execute(
             db.text(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-                " AND (name LIKE 'invoice_search_%' OR name LIKE 'invoice_tally_%')"
+                " AND (name LIKE 'invoice_search_%' OR name LIKE 'invoice_tally_%'"
+                " OR name LIKE 'client_search_%')"
             )
         ).all()
         for name, _ in self.triggers:
@@ -217,6 +220,13 @@ class _SqliteLoad:
                 " SELECT id, search_text FROM invoice WHERE id >= :first"
             ),
             first,
+        )
+        db.session.execute(
+            db.text(
+                "INSERT INTO client_search (rowid, search_text)"
+                " SELECT id, search_text FROM client WHERE id >= :first"
+            ),
+            {"first": self.first_client_id},
         )
         db.session.execute(db.text(_SQLITE_TALLY_NEW_ROWS), first)
         for _, sql in self.triggers:

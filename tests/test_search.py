@@ -135,13 +135,12 @@ def test_like_pattern_escapes_wildcards():
 
 
 def fts_consistent() -> None:
-    """SQLite: the FTS index matches invoice.search_text exactly (else raises)."""
+    """SQLite: the FTS indexes match the search_text columns exactly (else raise)."""
     if db.engine.dialect.name == "sqlite":
-        db.session.execute(
-            text(
-                "INSERT INTO invoice_search(invoice_search) VALUES ('integrity-check')"
+        for fts in ("invoice_search", "client_search"):
+            db.session.execute(
+                text(f"INSERT INTO {fts}({fts}) VALUES ('integrity-check')")
             )
-        )
 
 
 def test_search_follows_updates(make_invoice, search):

@@ -96,6 +96,36 @@ def _replace_client_index(columns: list[str]) -> None:
         batch_op.create_index("ix_invoice_client_id", columns)
 
 
+def _sqlite_client_search() -> None:
+    # As invoice_search of 0002: external content, kept in sync by triggers.
+    op.execute(
+        "CREATE VIRTUAL TABLE client_search USING fts5(search_text,"
+        " content='client', content_rowid='id', tokenize='trigram', columnsize=0)"
+    )
+    op.execute("INSERT INTO client_search(client_search) VALUES ('rebuild')")
+    op.execute(
+        """CREATE TRIGGER client_search_insert AFTER INSERT ON client BEGIN
+            INSERT INTO client_search(rowid, search_text)
+            VALUES (new.id, new.search_text);
+        END"""
+    )
+    op.execute(
+        """CREATE TRIGGER client_search_delete AFTER DELETE ON client BEGIN
+            INSERT INTO client_search(client_search, rowid, search_text)
+            VALUES ('delete', old.id, old.search_text);
+        END"""
+    )
+    op.execute(
+        """CREATE TRIGGER client_search_update AFTER UPDATE OF search_text ON client
+        BEGIN
+            INSERT INTO client_search(client_search, rowid, search_text)
+            VALUES ('delete', old.id, old.search_text);
+            INSERT INTO client_search(rowid, search_text)
+            VALUES (new.id, new.search_text);
+        END"""
+    )
+
+
 def upgrade():
     # The server default only fills existing rows; the app always writes it.
     with op.batch_alter_table("client", recreate="never") as batch_op:
@@ -105,9 +135,23 @@ def upgrade():
     _fill_client_texts()
     _rewrite_invoice_texts(with_client=False)
     _replace_client_index(COVERING_CLIENT_INDEX)
+    # A hundred thousand clients are too many to scan for every search.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE INDEX ix_client_search_trgm ON client"
+            " USING gin (search_text gin_trgm_ops)"
+        )
+    else:
+        _sqlite_client_search()
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_client_search_trgm")
+    else:
+        for event in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER client_search_{event}")
+        op.execute("DROP TABLE client_search")
     _replace_client_index(CLIENT_INDEX)
     _rewrite_invoice_texts(with_client=True)
     with op.batch_alter_table("client", recreate="never") as batch_op:
