@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from invoice_app import queries
 from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters, parse_filters
 from invoice_app.models import Client, Invoice, InvoiceLine, Status
@@ -214,3 +215,36 @@ def test_a_new_line_is_searched_with_its_invoice(make_invoice, client, auth):
     db.session.commit()
     auth.login("staff")
     assert listed(client, {"q": "quantum anneal"}) == (["INV-L1"], 1)
+
+
+def offset_page(filters: InvoiceFilters) -> list[str]:
+    """The plain OFFSET over invoice_query(), whose set the tests above check."""
+    stmt = invoice_query(filters, TODAY)
+    stmt = stmt.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
+    return [row.Invoice.number for row in db.session.execute(stmt)]
+
+
+# (WALK_MIN, WALK_PER_ROW): walks that fill every page, some pages, or none.
+WALKS = [(10_000, 40), (30, 2), (1, 1)]
+
+
+@pytest.mark.parametrize("walk", WALKS)
+@pytest.mark.parametrize("sort", ["-period", "client", "-payable", "number", "status"])
+@pytest.mark.parametrize("q", ["quarterly", "blue harbor l", "harbour", "inv-2", "oc"])
+def test_search_pages_equal_offset_pages(varied, monkeypatch, walk, sort, q):
+    monkeypatch.setattr(queries, "WALK_MIN", walk[0])
+    monkeypatch.setattr(queries, "WALK_PER_ROW", walk[1])
+    for page in (1, 2, 5):
+        filters = InvoiceFilters(q=q, sort=sort, page=page, per_page=7)
+        rows = [row.Invoice.number for row in queries.page_of(filters, TODAY)]
+        assert rows == offset_page(filters)
+
+
+def test_a_walk_that_does_not_fill_the_page_is_not_the_answer(varied):
+    """Within the first rows of the list the text is too rare for a page."""
+    filters = InvoiceFilters(q="blue harbor logistics #3", per_page=25)
+    walked = db.session.execute(queries.walked_page_query(filters, TODAY, 20)).all()
+    assert len(walked) < 25
+    assert [row.Invoice.number for row in queries.page_of(filters, TODAY)] == (
+        offset_page(filters)
+    )
