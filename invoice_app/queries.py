@@ -129,8 +129,8 @@ def _where(
     return where
 
 
-def _order_by(filters: InvoiceFilters, today: date, *, unindexed=False) -> list:
-    column = {
+def _sort_column(filters: InvoiceFilters, today: date):
+    return {
         "number": Invoice.number,
         "client": Client.name,
         "period": Invoice.billing_period,
@@ -140,7 +140,13 @@ def _order_by(filters: InvoiceFilters, today: date, *, unindexed=False) -> list:
         "due_date": Invoice.due_date,
         "status": effective_status(today),
     }[filters.sort_key]
-    tie = Invoice.id
+
+
+def _order_by(
+    filters: InvoiceFilters, today: date, *, unindexed=False, column=None, tie=None
+) -> list:
+    column = _sort_column(filters, today) if column is None else column
+    tie = Invoice.id if tie is None else tie
     if unindexed:
         # The same order, but no index can deliver it: the rows are sorted.
         column, tie = func.coalesce(column, column), func.coalesce(tie, tie)
@@ -222,16 +228,24 @@ def walked_page_query(filters: InvoiceFilters, today: date, budget: int) -> Sele
     asked. A text in one invoice of ten fills a page of 25 from 250 rows,
     where the trigram index would first find a hundred thousand matches.
     """
-    unsearched = _page_ids(filters.with_(q=""), today)
-    walked = unsearched.limit(budget).subquery("walk")
-    ids = (
-        select(Invoice.id)
-        .join(walked, Invoice.id == walked.c.id)
-        .where(row_predicate(filters.q))
-        .order_by(*_order_by(filters, today))
+    # The walked rows carry what the search tests and the sort key: tested
+    # outside the LIMIT, nothing is pushed below it, and PostgreSQL cannot turn
+    # the walk into a hash join over every invoice.
+    walked = (
+        _page_ids(filters.with_(q=""), today)
+        .add_columns(
+            Invoice.search_text,
+            Invoice.client_id,
+            _sort_column(filters, today).label("sort_key"),
+        )
+        .limit(budget)
+        .subquery("walk")
     )
-    if filters.sort_key == "client":
-        ids = ids.join(Client, Invoice.client_id == Client.id)
+    ids = (
+        select(walked.c.id)
+        .where(row_predicate(filters.q, walked.c.search_text, walked.c.client_id))
+        .order_by(*_order_by(filters, today, column=walked.c.sort_key, tie=walked.c.id))
+    )
     return _page_rows(filters, today, ids)
 
 

@@ -112,13 +112,15 @@ def search_predicate(text: str):
     )
 
 
-def row_predicate(text: str):
+def row_predicate(text: str, search_text=Invoice.search_text, client_id=None):
     """search_predicate() tested on each row as it comes, with no invoice index.
 
     For walking a list in order until a page is full: when the text is common
     that reads a few rows, where the indexes would find every match first.
+    search_text and client_id: the invoice's columns, or a subquery's.
     """
+    client_id = Invoice.client_id if client_id is None else client_id
     return or_(
-        _contains(Invoice.search_text, text.casefold()),
-        Invoice.client_id.in_(matching_clients(text)),
+        _contains(search_text, text.casefold()),
+        client_id.in_(matching_clients(text)),
     )
