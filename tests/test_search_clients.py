@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
 from invoice_app import queries
@@ -248,3 +248,35 @@ def test_a_walk_that_does_not_fill_the_page_is_not_the_answer(varied):
     assert [row.Invoice.number for row in queries.page_of(filters, TODAY)] == (
         offset_page(filters)
     )
+
+
+def test_0006_splits_the_search_texts_and_its_downgrade_joins_them(app, make_invoice):
+    """Down to 0002 the invoice holds its client's text again; up, they split."""
+    from flask_migrate import downgrade, upgrade
+
+    invoice_id = make_invoice(
+        number="INV-OLD-1",
+        client_name="Größe Werft AG",
+        notes="Ölhafen",
+        lines=[("Compute", "1", "1", "1.00"), ("Straße", "1", "1", "1.00")],
+    ).id
+    db.session.remove()
+    text_of = select(Invoice.search_text).where(Invoice.id == invoice_id)
+    downgrade(revision="0002")
+    try:
+        full = db.session.execute(text_of.with_only_columns(text("search_text")))
+        full = full.scalar()
+        db.session.remove()
+    finally:
+        upgrade()
+    assert full == (
+        "inv-old-1\nölhafen\ngrösse werft ag\ngrössewerftag@example.test"
+        "\ncompute\nstrasse"
+    )
+    invoice = db.session.get(Invoice, invoice_id)
+    assert invoice.search_text == "inv-old-1\nölhafen\ncompute\nstrasse"
+    assert invoice.client.search_text == "grösse werft ag\ngrössewerftag@example.test"
+    found = db.session.execute(
+        invoice_query(InvoiceFilters(q="GRÖSSE WERFT"), TODAY)
+    ).all()
+    assert [row.Invoice.number for row in found] == ["INV-OLD-1"]
