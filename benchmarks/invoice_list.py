@@ -11,7 +11,8 @@ is replaced by the size; without it one database is reseeded per size. Then, for
 each request below, after a warm-up, the median and p95 of the server time
 (in-process, through the WSGI app: session, parsing, page, counts, totals,
 template or JSON) next to the floor: the bare SQL that fetches the same page of
-rows (page_query(), the app's own statement, straight through the driver), and
+rows (the app's own statement, the one page_of() runs: for a search the walk
+when it fills the page, else page_query(); straight through the driver), and
 the ratio app/floor. "naive" is the plain ORDER BY … LIMIT … OFFSET over
 invoice_query() through the driver, for comparison; "count" the bare count of
 the invoices the list matches (one count(*), no groups, no totals, no rows), the
@@ -115,7 +116,13 @@ def _bare(app, args: dict, kind: str):
     from invoice_app.extensions import db
     from invoice_app.filters import parse_filters
     from invoice_app.models import Invoice
-    from invoice_app.queries import _where, invoice_query, page_query
+    from invoice_app.queries import (
+        _where,
+        invoice_query,
+        page_budget,
+        page_query,
+        walked_page_query,
+    )
 
     with app.app_context():
         filters = parse_filters(MultiDict(args))
@@ -126,6 +133,11 @@ def _bare(app, args: dict, kind: str):
             stmt = select(func.count(Invoice.id)).where(*_where(filters, today()))
         else:
             stmt = page_query(filters, today())
+            if filters.q:
+                # What page_of() runs: the walk, when it fills the page.
+                walk = walked_page_query(filters, today(), page_budget(filters))
+                if len(db.session.execute(walk).all()) == filters.per_page:
+                    stmt = walk
         # Literal values; with psycopg a % shows doubled, which LIKE reads the same.
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         connection = db.engine.raw_connection()

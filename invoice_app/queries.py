@@ -254,12 +254,17 @@ def walked_page_query(filters: InvoiceFilters, today: date, budget: int) -> Sele
 WALK_MIN, WALK_PER_ROW, WALK_MAX = 2_000, 40, 50_000
 
 
+def page_budget(filters: InvoiceFilters) -> int:
+    """How many rows of the list a search page walks before asking the indexes."""
+    end = filters.page * filters.per_page
+    return min(max(WALK_MIN, WALK_PER_ROW * end), WALK_MAX)
+
+
 def page_of(filters: InvoiceFilters, today: date) -> list:
     """One page of invoice_query() rows."""
     if filters.q:
-        end = filters.page * filters.per_page
-        budget = min(max(WALK_MIN, WALK_PER_ROW * end), WALK_MAX)
-        rows = db.session.execute(walked_page_query(filters, today, budget)).all()
+        walk = walked_page_query(filters, today, page_budget(filters))
+        rows = db.session.execute(walk).all()
         if len(rows) == filters.per_page:
             return rows
     return db.session.execute(page_query(filters, today)).all()
