@@ -98,7 +98,9 @@ class Client(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     # Case-folded name and e-mail, kept in step by the flush hook below: quick
     # search finds clients first, then their invoices by client_id (search.py).
-    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Only SQL reads it: loading a client does not (nor needs it to exist, as
+    # before migration 0006).
+    search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client")
 
