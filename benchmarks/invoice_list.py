@@ -11,9 +11,13 @@ is replaced by the size; without it one database is reseeded per size. Then, for
 each request below, after a warm-up, the median and p95 of the server time
 (in-process, through the WSGI app: session, parsing, page, counts, totals,
 template or JSON) next to the floor: the bare SQL that fetches the same page of
-rows (page_query(), the app's own statement, straight through the driver), and
+rows (the app's own statement, the one page_of() runs: for a search the walk
+when it fills the page, else page_query(); straight through the driver), and
 the ratio app/floor. "naive" is the plain ORDER BY … LIMIT … OFFSET over
-invoice_query() through the driver, for comparison. Absolute times on a shared
+invoice_query() through the driver, for comparison; "count" the bare count of
+the invoices the list matches (one count(*), no groups, no totals, no rows), the
+baseline of broad searches, with the ratio app/count. --only broad,search runs
+the requests whose names hold one of those words. Absolute times on a shared
 machine are noisy; ratios less so. Last, how each median grows with the size.
 """
 
@@ -50,6 +54,13 @@ def requests(today: date) -> dict[str, dict]:
         "search: 1 in 24 invoices": {"q": "müller"},
         "search: 2 characters": {"q": "ök"},
         "page 2,000": {"page": "2000"},
+        # Broad searches (issue 14): as many matches as the table makes.
+        "broad: half a client name": {"q": "Blue Harbor L"},
+        "broad: a client e-mail": {"q": "billing+tanaka"},
+        "broad: e-mail domain (all)": {"q": "@example.com"},
+        "broad: number prefix (month)": {"q": "INV-202507"},
+        "broad: a word in notes": {"q": "quarterly"},
+        "broad: 3 characters": {"q": "ora"},
     }
 
 
@@ -92,22 +103,41 @@ def _signed_in_client(app):
     return client
 
 
-def _bare(app, args: dict, naive: bool):
-    """A page's SQL alone, through the driver: the app's or the naive OFFSET."""
+def _bare(app, args: dict, kind: str):
+    """SQL alone, through the driver: the app's page, the naive OFFSET, or a count.
+
+    "count" is the plain count of the invoices the list matches (no status
+    groups, no totals): the baseline a broad search is held against.
+    """
+    from sqlalchemy import func, select
     from werkzeug.datastructures import MultiDict
 
     from invoice_app.clock import today
     from invoice_app.extensions import db
     from invoice_app.filters import parse_filters
-    from invoice_app.queries import invoice_query, page_query
+    from invoice_app.models import Invoice
+    from invoice_app.queries import (
+        _where,
+        invoice_query,
+        page_budget,
+        page_query,
+        walked_page_query,
+    )
 
     with app.app_context():
         filters = parse_filters(MultiDict(args))
-        if naive:
+        if kind == "naive":
             stmt = invoice_query(filters, today()).limit(filters.per_page)
             stmt = stmt.offset((filters.page - 1) * filters.per_page)
+        elif kind == "count":
+            stmt = select(func.count(Invoice.id)).where(*_where(filters, today()))
         else:
             stmt = page_query(filters, today())
+            if filters.q:
+                # What page_of() runs: the walk, when it fills the page.
+                walk = walked_page_query(filters, today(), page_budget(filters))
+                if len(db.session.execute(walk).all()) == filters.per_page:
+                    stmt = walk
         # Literal values; with psycopg a % shows doubled, which LIKE reads the same.
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         connection = db.engine.raw_connection()
@@ -121,7 +151,9 @@ def _bare(app, args: dict, naive: bool):
     return run
 
 
-def measure(url: str, runs: int, warmup: int) -> dict[str, dict[str, float]]:
+def measure(
+    url: str, runs: int, warmup: int, only: list[str]
+) -> dict[str, dict[str, float]]:
     from invoice_app.clock import today
 
     app = make_app(url)
@@ -134,11 +166,15 @@ def measure(url: str, runs: int, warmup: int) -> dict[str, dict[str, float]]:
     results = {}
     print(
         f"{'request':30} {'':8} {'median':>7} {'p95':>7} {'floor':>7}"
-        f" {'p95':>7} {'app/floor':>9} {'naive':>8}   (ms)"
+        f" {'p95':>7} {'app/floor':>9} {'naive':>8} {'count':>7} {'app/count':>9}"
+        "   (ms)"
     )
     for name, args in requests(day).items():
-        floor, floor_p95 = _timed(_bare(app, args, naive=False), runs, warmup)
-        naive, _ = _timed(_bare(app, args, naive=True), runs, 1)
+        if only and not any(word in name for word in only):
+            continue
+        floor, floor_p95 = _timed(_bare(app, args, "page"), runs, warmup)
+        naive, _ = _timed(_bare(app, args, "naive"), runs, 1)
+        counted, _ = _timed(_bare(app, args, "count"), runs, 1)
         for kind, path, headers in (
             ("fragment", "/billing/invoices", {"HX-Request": "true"}),
             ("API", "/api/invoices", {}),
@@ -152,10 +188,12 @@ def measure(url: str, runs: int, warmup: int) -> dict[str, dict[str, float]]:
             results[f"{name} ({kind})"] = {"median": median, "p95": p95}
             print(
                 f"{name:30} {kind:8} {median:7.1f} {p95:7.1f} {floor:7.1f}"
-                f" {floor_p95:7.1f} {median / floor:9.1f} {naive:8.1f}",
+                f" {floor_p95:7.1f} {median / floor:9.1f} {naive:8.1f}"
+                f" {counted:7.1f} {median / counted:9.2f}",
                 flush=True,
             )
         results[f"{name} (floor)"] = {"median": floor, "p95": floor_p95}
+        results[f"{name} (count)"] = {"median": counted, "p95": counted}
     return results
 
 
@@ -166,6 +204,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--reseed", action="store_true", help="even if sizes match")
+    parser.add_argument(
+        "--only", default="", help="comma-separated words: requests named with one"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     growth = {}
@@ -174,7 +215,8 @@ def main() -> None:
         print(f"\n== {size:,} invoices, {url}; load average", end=" ")
         print(" ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
         ensure_seeded(url, size, reseed=args.reseed)
-        growth[size] = measure(url, args.runs, args.warmup)
+        only = [word for word in args.only.split(",") if word]
+        growth[size] = measure(url, args.runs, args.warmup, only)
     if len(sizes) > 1:
         print("\nmedian ms by size")
         print(f"{'request':40}" + "".join(f"{s:>12,}" for s in sizes))

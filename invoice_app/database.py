@@ -52,16 +52,17 @@ def configure(app: Flask) -> None:
             event.listen(engine, "begin", _sqlite_begin)
 
 
-# Made and kept by migration 0002's SQL, not by the models: the tally and the
-# SQLite full-text tables, and the trigram index (PostgreSQL only).
-UNMODELLED_TABLES = ("invoice_tally", "invoice_search")
+# Made and kept by migrations 0002 and 0006's SQL, not by the models: the tally
+# and the SQLite full-text tables, and the trigram indexes (PostgreSQL only).
+UNMODELLED_TABLES = ("invoice_tally", "invoice_search", "client_search")
+TRIGRAM_INDEXES = ("ix_invoice_search_trgm", "ix_client_search_trgm")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic: leave what the models do not describe out of autogenerate/check."""
     if type_ == "table" and name and name.startswith(UNMODELLED_TABLES):
         return False
-    return not (type_ == "index" and name == "ix_invoice_search_trgm")
+    return not (type_ == "index" and name in TRIGRAM_INDEXES)
 
 
 def drop_everything() -> None:

@@ -83,14 +83,32 @@ class Client(db.Model):
     """A customer account; matched by e-mail on import."""
 
     __tablename__ = "client"
-    # Sorting the list by client name walks this index (migration 0002).
-    __table_args__ = (Index("ix_client_name", "name"),)
+    # Sorting the list by client name walks this index (migration 0002); quick
+    # search looks clients up by trigram (0006; SQLite: the FTS5 client_search).
+    __table_args__ = (
+        Index("ix_client_name", "name"),
+        Index(
+            "ix_client_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Case-folded name and e-mail, kept in step by the flush hook below: quick
+    # search finds clients first, then their invoices by client_id (search.py).
+    # Only SQL reads it: loading a client does not (nor needs it to exist, as
+    # before migration 0006).
+    search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client")
+
+    def compute_search_text(self) -> str:
+        """The client's part of quick search, case-folded like Invoice's."""
+        return "\n".join([self.name, self.email]).casefold()
 
 
 class Invoice(db.Model):
@@ -113,7 +131,20 @@ class Invoice(db.Model):
         ),
         Index("ix_invoice_due_date", "due_date", "id", "billing_period", "status"),
         Index("ix_invoice_issue_date", "issue_date", "id", "billing_period", "status"),
-        Index("ix_invoice_client_id", "client_id", "id"),
+        # A search's counts and totals for the clients it names read this index
+        # alone: every column they group, sum or filter rides along (0006).
+        Index(
+            "ix_invoice_client_id",
+            "client_id",
+            "id",
+            "status",
+            "due_date",
+            "currency",
+            "usage_cost",
+            "payable",
+            "billing_period",
+            "issue_date",
+        ),
         Index("ix_invoice_usage_cost", "usage_cost", "id"),
         Index("ix_invoice_payable", "payable", "id"),
         Index(
@@ -149,8 +180,8 @@ class Invoice(db.Model):
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
     # Bumped by every change; a write that names an older version is a conflict.
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Case-folded copy of every searchable field, kept in step by the flush hook
-    # below, so quick search is one literal substring test on both databases.
+    # Case-folded copy of the invoice's own searchable fields (not its client's:
+    # Client.search_text), kept in step by the flush hook below.
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
@@ -178,10 +209,8 @@ class Invoice(db.Model):
         return self.payable - (self.amount_paid or Decimal(0))
 
     def compute_search_text(self) -> str:
-        """The text quick search looks in, case-folded for Unicode-aware matching."""
+        """The invoice's own text quick search looks in, case-folded (Unicode)."""
         parts = [self.number, self.notes or ""]
-        if self.client is not None:
-            parts += [self.client.name, self.client.email]
         parts += [line.description for line in self.lines]
         return "\n".join(parts).casefold()
 
@@ -352,33 +381,34 @@ def _assign_tenant(session: Session, flush_context, instances) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _refresh_search_text(session: Session, flush_context, instances) -> None:
-    """Keep Invoice.search_text in step with every field it copies.
+    """Keep Invoice.search_text and Client.search_text in step with their fields.
 
     Only what changed a searched field is recomputed: a status change or a new
-    invoice for an existing client must not reload that client's other invoices.
+    invoice for an existing client must not reload that client's other invoices,
+    and renaming a client touches the client alone.
     """
-    touched: set[Invoice] = set()
+    touched: set[Invoice | Client] = set()
     deleted = set(session.deleted)
     for obj in session.new:
-        if isinstance(obj, Invoice):
+        if isinstance(obj, Invoice | Client):
             touched.add(obj)
         elif isinstance(obj, InvoiceLine) and obj.invoice is not None:
             touched.add(obj.invoice)
     for obj in session.dirty:
-        if isinstance(obj, Invoice) and _changed(obj, "number", "notes", "client"):
+        if isinstance(obj, Invoice) and _changed(obj, "number", "notes"):
             touched.add(obj)
         elif isinstance(obj, InvoiceLine) and _changed(obj, "description"):
             touched.add(obj.invoice)
         elif isinstance(obj, Client) and _changed(obj, "name", "email"):
-            touched.update(obj.invoices)
+            touched.add(obj)
     for obj in deleted:
         if isinstance(obj, InvoiceLine) and obj.invoice is not None:
             touched.add(obj.invoice)
-    for invoice in touched:
-        if invoice is not None and invoice not in deleted:
-            text = invoice.compute_search_text()
-            if invoice.search_text != text:
-                invoice.search_text = text
+    for obj in touched:
+        if obj is not None and obj not in deleted:
+            text = obj.compute_search_text()
+            if obj.search_text != text:
+                obj.search_text = text
 
 
 def _changed(obj, *names: str) -> bool:

@@ -5,7 +5,7 @@ assigned here, not one ORM object at a time, all in one transaction. Quick
 search and the tally stay exact as for rows the app writes: PostgreSQL's GIN
 index and statement-level tally trigger see every COPY (a big load rebuilds the
 indexes once instead); on SQLite the FTS and tally triggers step aside and their
-work is done in two statements at the end.
+work is done in a few statements at the end.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ LINE_COLUMNS = (
 PAYMENT_COLUMNS = (
     "id", "invoice_id", "amount", "received_on", "reference", "created_at"
 )  # fmt: skip
-CLIENT_COLUMNS = ("id", "name", "email")
+CLIENT_COLUMNS = ("id", "name", "email", "search_text")
 TABLES = ("client", "invoice", "invoice_line", "payment")
 # PostgreSQL: a load this big (and at least doubling the table) rebuilds indexes.
 REBUILD_AT = 10_000
@@ -102,7 +102,8 @@ def _client_ids(writer: _Writer, count: int) -> list[int]:
     for name, email in demo_clients(client_count(count)):
         if email not in known:
             known[email] = next_id
-            new.append((next_id, name, email))
+            # The same text Client.compute_search_text() builds for an ORM write.
+            new.append((next_id, name, email, f"{name}\n{email}".casefold()))
             next_id += 1
         ids.append(known[email])
     if new:
@@ -110,9 +111,9 @@ def _client_ids(writer: _Writer, count: int) -> list[int]:
     return ids
 
 
-def _search_text(invoice: DemoInvoice, name: str, email: str) -> str:
+def _search_text(invoice: DemoInvoice) -> str:
     # The same text Invoice.compute_search_text() builds for an ORM write.
-    parts = [invoice.number, invoice.notes, name, email]
+    parts = [invoice.number, invoice.notes]
     parts += [line.description for line in invoice.lines]
     return "\n".join(parts).casefold()
 
@@ -123,12 +124,6 @@ class _Rows:
     def __init__(self, writer: _Writer, client_ids: list[int]):
         self.writer = writer
         self.client_ids = client_ids
-        self.clients = {
-            id_: (name, email)
-            for id_, name, email in db.session.execute(
-                select(Client.id, Client.name, Client.email)
-            )
-        }
         self.invoice_id = _next_id(Invoice)
         self.line_id = _next_id(InvoiceLine)
         self.payment_id = _next_id(Payment)
@@ -142,7 +137,6 @@ class _Rows:
             invoice_id = self.invoice_id
             self.invoice_id += 1
             client_id = self.client_ids[demo.client]
-            name, email = self.clients[client_id]
             payable = _amount(demo.usage_cost)
             paid = payable if demo.status == Status.PAID else 0
             invoice_rows.append(
@@ -154,7 +148,7 @@ class _Rows:
                     value(c.paid_date, demo.paid_date), demo.notes,
                     0, "", None, paid,
                     "Issued in error" if demo.status == Status.CANCEL else "",
-                    1, _search_text(demo, name, email), self.now, self.now,
+                    1, _search_text(demo), self.now, self.now,
                 )
             )  # fmt: skip
             for position, line in enumerate(demo.lines):
@@ -197,17 +191,20 @@ class _SqliteLoad:
     """SQLite: the search and tally triggers step aside for the load.
 
     Row by row they cost more than the inserts themselves; instead the new rows
-    are indexed and tallied in two statements at the end. Dropping and restoring
-    the triggers happens inside the seed's transaction, so a failed seed leaves
-    them in place, and the write lock keeps other writers out meanwhile.
+    (and clients) are indexed and tallied in a few statements at the end.
+    Dropping and restoring the triggers happens inside the seed's transaction,
+    so a failed seed leaves them in place, and the write lock keeps other
+    writers out meanwhile.
     """
 
     def __init__(self, first_id: int, adding: int, existing: int):
         self.first_id = first_id
+        self.first_client_id = _next_id(Client)
         self.triggers = db.session.execute(
             db.text(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-                " AND (name LIKE 'invoice_search_%' OR name LIKE 'invoice_tally_%')"
+                " AND (name LIKE 'invoice_search_%' OR name LIKE 'invoice_tally_%'"
+                " OR name LIKE 'client_search_%')"
             )
         ).all()
         for name, _ in self.triggers:
@@ -223,6 +220,13 @@ class _SqliteLoad:
                 " SELECT id, search_text FROM invoice WHERE id >= :first"
             ),
             first,
+        )
+        db.session.execute(
+            db.text(
+                "INSERT INTO client_search (rowid, search_text)"
+                " SELECT id, search_text FROM client WHERE id >= :first"
+            ),
+            {"first": self.first_client_id},
         )
         db.session.execute(db.text(_SQLITE_TALLY_NEW_ROWS), first)
         for _, sql in self.triggers:

@@ -143,7 +143,7 @@ def test_csv_with_lines_file_imports_everything(app, write, run):
         (1, "Object storage (GB-months)", Decimal("50.00")),
     ]
     assert inv.lines[1].unit_price == Decimal("0.025")
-    assert "object storage" in inv.search_text and "müller" in inv.search_text
+    assert "object storage" in inv.search_text and "müller" in inv.client.search_text
     paid = invoice("INV-101")
     assert (paid.status, paid.paid_date) == ("PAID", date(2025, 6, 15))
     draft = invoice("INV-102")
@@ -265,8 +265,8 @@ def test_existing_client_is_matched_by_email_and_renamed(app, write, run, make_i
     new = invoice("INV-1")
     assert new.client_id == client_id
     assert new.client.name == "Acme Analytics"
-    # The rename reaches the search text of the client's older invoices too.
-    assert "acme analytics" in invoice("INV-OLD").search_text
+    # The rename reaches the client's search text, so its older invoices too.
+    assert "acme analytics" in invoice("INV-OLD").client.search_text
 
 
 def test_one_email_with_two_names_is_refused(app, write, run):
