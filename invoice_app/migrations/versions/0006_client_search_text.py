@@ -13,14 +13,14 @@ Case folding is Python's str.casefold (the app's), so the texts are rebuilt
 here in Python, in batches.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
