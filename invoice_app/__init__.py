@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, redirect, url_for
 
-from . import cli, formatting
+from . import cli
 from .config import load_config
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -23,10 +23,11 @@ def create_app(config: dict | None = None) -> Flask:
     # A test's config goes through the same checks as the environment.
     app.config.update(load_config(Path(app.instance_path), config))
 
-    from . import (
-        database,
+    from . import database
+    from .web import (
         embedding,
         errors,
+        formatting,
         health,
         request_guard,
         request_log,

@@ -8,8 +8,8 @@ from flask_login import login_required
 from ..clock import today
 from ..filters import parse_filters
 from ..queries import page_of, summary
-from ..serializers import invoice_json
 from . import bp
+from .serializers import invoice_json
 
 
 @bp.get("/invoices")

@@ -20,13 +20,13 @@ from werkzeug.exceptions import Conflict, UnprocessableEntity
 from .. import bulk, drafts, lifecycle
 from ..auth.roles import admin_required
 from ..clock import today
-from ..errors import handle_http_error
 from ..extensions import db
 from ..filters import InvalidFilters, InvoiceFilters, parse_filters
 from ..lifecycle import InvalidChange, LifecycleError, PaymentInput
 from ..models import AuditEvent, Client, Invoice
 from ..money import parse_amount, to_places
 from ..queries import summary
+from ..web.errors import handle_http_error
 from . import bp
 from .forms import COMMON_CURRENCIES, CancelForm, DraftForm, PaymentForm, VersionForm
 from .rendering import list_url, render_invoices, table_context, wants_fragment

@@ -8,8 +8,8 @@ from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
-from .paths import MIGRATIONS_DIR
+from ..extensions import db
+from ..paths import MIGRATIONS_DIR
 
 bp = Blueprint("health", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .money import to_places
+from ..money import to_places
 
 
 def _iso(value: date | None) -> str | None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from flask import Flask, current_app
 
-from .money import format_money, to_places
+from ..money import format_money, to_places
 
 
 def money(amount: Decimal | None, currency: str) -> str:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import DataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 
+from ..extensions import db
+from ..text_input import text_problem
 from .errors import handle_http_error
-from .extensions import db
-from .text_input import text_problem
 
 _NOT_UTF8 = (
     "The {where}'s parameters are not UTF-8 text; send them percent-encoded, "

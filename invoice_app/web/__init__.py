@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every blueprint: headers, embedding, errors, logs, health."""
