@@ -93,7 +93,7 @@ def seed(count: int) -> None:
     from sqlalchemy import text
 
     from invoice_app.database import drop_everything
-    from invoice_app.demo import seed_invoices
+    from invoice_app.demo.load import seed_demo
     from invoice_app.extensions import db
     from invoice_app.models import Role, User
 
@@ -106,7 +106,7 @@ def seed(count: int) -> None:
         db.session.add(user)
         db.session.commit()
         started = time.perf_counter()
-        seed_invoices(count, date.today())
+        seed_demo(count, date.today())
         # Searchable tags pick the PDF lists' rows and a tenth of all for XLSX.
         # search_text is updated like any write, so the database's search index
         # (triggers) follows.

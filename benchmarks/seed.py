@@ -5,7 +5,7 @@
         --database postgresql://postgres@127.0.0.1/bench_scale
 
 The database's tables are dropped first (never point it at data you keep), then
-migrated and filled through invoice_app.seeding, the code behind
+migrated and filled through invoice_app.demo.load, the code behind
 `flask demo seed`. Prints wall time and the CPU time of this process and, on
 PostgreSQL, of the server process that did the work.
 """
@@ -46,7 +46,7 @@ def invoice_count(url: str) -> int:
     """How many invoices the database holds (0 when it has no schema)."""
     from sqlalchemy import inspect
 
-    from invoice_app.demo import invoice_count as count
+    from invoice_app.demo.load import invoice_count as count
     from invoice_app.extensions import db
 
     with make_app(url).app_context():
@@ -86,8 +86,8 @@ def seed_fresh(url: str, invoices: int, today: date | None = None) -> dict:
     """Drop, migrate and seed; returns wall and CPU seconds."""
     from flask_migrate import upgrade
 
+    from invoice_app.demo.load import seed_demo
     from invoice_app.extensions import db
-    from invoice_app.seeding import seed_demo
 
     _drop_everything(url)
     app = make_app(url)

@@ -36,7 +36,7 @@ demo_cli = AppGroup("demo", help="Demo data for a first look.")
 @click.option("--update", is_flag=True, help="Replace invoices whose number exists.")
 def import_command(file: Path, lines_file: Path | None, update: bool) -> None:
     """Import invoices from CSV or JSON, all or nothing."""
-    from .importer import ImportRejected, import_file
+    from .importing import ImportRejected, import_file
 
     try:
         result = import_file(file, lines_file, update=update)
@@ -141,7 +141,7 @@ def create_token(email: str) -> None:
 def seed(count: int) -> None:
     """Add demo invoices in bulk (idempotent: existing numbers are skipped)."""
     from .clock import today
-    from .seeding import seed_demo
+    from .demo.load import seed_demo
 
     def progress(added: int) -> None:
         # Only big seeds take long enough to want a sign of life.
@@ -156,10 +156,11 @@ def seed(count: int) -> None:
 def setup() -> None:
     """First run: demo data if the database is empty, and the demo users."""
     from .clock import today
-    from .demo import DEMO_ADMIN, DEMO_STAFF, ensure_user, invoice_count, seed_invoices
+    from .demo.data import DEMO_ADMIN, DEMO_STAFF
+    from .demo.load import ensure_user, invoice_count, seed_demo
 
     if invoice_count() == 0:
-        click.echo(f"Added {seed_invoices(400, today())} demo invoices.")
+        click.echo(f"Added {seed_demo(400, today())} demo invoices.")
     ensure_user(*DEMO_ADMIN, Role.ADMIN)
     ensure_user(*DEMO_STAFF, Role.STAFF)
     click.echo(f"Billing admin: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")

@@ -16,7 +16,7 @@ import pytest
 import time_machine
 
 from invoice_app.billing.exports import XLSX_BATCH
-from invoice_app.demo import seed_invoices
+from invoice_app.demo.load import seed_demo
 from invoice_app.exports import xlsx
 from invoice_app.exports.summary import ExportContext
 from invoice_app.extensions import db
@@ -359,7 +359,7 @@ def stream(rows):
 def test_export_of_many_batches_has_every_row(client, auth):
     """More rows than one database batch: the stream reads them all, in order."""
     auth.login("staff")
-    seed_invoices(XLSX_BATCH * 2 + 3, date(2025, 7, 15))
+    seed_demo(XLSX_BATCH * 2 + 3, date(2025, 7, 15))
     numbers = db.session.scalars(
         db.select(Invoice.number).order_by(Invoice.number.desc())
     ).all()

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from invoice_app.billing.exports import XLSX_BATCH
-from invoice_app.demo import seed_invoices
+from invoice_app.demo.load import seed_demo
 from invoice_app.extensions import db
 from invoice_app.models import Invoice
 from tests.conftest import PASSWORDS, csrf_token
@@ -93,7 +93,7 @@ def test_xlsx_export_streams_every_row_under_gunicorn(database_url, auth):
     """
     auth.user("staff")
     count = XLSX_BATCH * 2 + 17  # several batches from the cursor
-    seed_invoices(count, date(2025, 7, 15))
+    seed_demo(count, date(2025, 7, 15))
     numbers = db.session.scalars(
         db.select(Invoice.number).order_by(Invoice.number)
     ).all()

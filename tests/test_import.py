@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from invoice_app.extensions import db
-from invoice_app.importer import INVOICE_COLUMNS, LINE_COLUMNS, import_file
+from invoice_app.importing import INVOICE_COLUMNS, LINE_COLUMNS, import_file
 from invoice_app.invoice_numbers import RESERVED
 from invoice_app.models import AuditEvent, Client, Invoice, InvoiceLine, Payment
 

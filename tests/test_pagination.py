@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, text, update
 from test_seeding import tally_matches_invoices
 
 from invoice_app import queries
+from invoice_app.demo.load import seed_demo
 from invoice_app.extensions import db
 from invoice_app.filters import SORT_KEYS, InvoiceFilters
 from invoice_app.lifecycle import mark_overdue
@@ -27,7 +28,6 @@ from invoice_app.queries import (
     status_counts,
     totals,
 )
-from invoice_app.seeding import seed_demo
 
 TODAY = date(2025, 7, 15)
 

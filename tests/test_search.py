@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 
 from invoice_app.extensions import db
-from invoice_app.importer import import_bytes
+from invoice_app.importing import import_bytes
 from invoice_app.models import Client, Invoice, InvoiceLine
 from invoice_app.search import fts_phrase, like_pattern
 

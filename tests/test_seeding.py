@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from invoice_app import seeding
-from invoice_app.demo import client_count, demo_invoices
+from invoice_app.demo import load as seeding
+from invoice_app.demo.data import client_count, demo_invoices
+from invoice_app.demo.load import seed_demo
 from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters
 from invoice_app.models import Client, Invoice, InvoiceLine, Payment, Status
 from invoice_app.queries import effective_status, status_counts, totals
-from invoice_app.seeding import seed_demo
 from tests.test_search import fts_consistent
 
 TODAY = date(2025, 7, 15)

@@ -60,12 +60,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import audit
-from .database import begin_write
-from .extensions import db
-from .invoice_numbers import invoice_number_problem
-from .models import Client, Invoice, InvoiceLine, Status
-from .money import (
+from .. import audit
+from ..database import begin_write
+from ..extensions import db
+from ..invoice_numbers import invoice_number_problem
+from ..models import Client, Invoice, InvoiceLine, Status
+from ..money import (
     UNIT_PRICE_MAX,
     currency_places,
     is_currency,

@@ -1,4 +1,7 @@
-"""Realistic demo data: clients, two years of monthly invoices, every status."""
+"""Realistic demo data: clients, two years of monthly invoices, every status.
+
+Pure data: nothing here touches the database (load.py writes it).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,7 @@ from decimal import Decimal
 from itertools import permutations
 from typing import NamedTuple
 
-from sqlalchemy import func, select
-
-from .extensions import db
-from .models import Invoice, Role, Status, User
+from ..models import Status
 
 DEMO_ADMIN = ("admin@example.com", "demo-admin-password")
 DEMO_STAFF = ("staff@example.com", "demo-staff-password")
@@ -202,25 +202,3 @@ def demo_invoices(count: int, today: date, seed: int = 2025) -> Iterator[DemoInv
     """`count` invoices over the 24 months up to today: 1–4 lines, every status."""
     for block in range(-(-count // BLOCK)):
         yield from demo_block(block, count, today, seed)
-
-
-def seed_invoices(count: int, today: date, seed: int = 2025) -> int:
-    """Insert demo invoices (skipping numbers that exist); returns how many."""
-    from .seeding import seed_demo
-
-    return seed_demo(count, today, seed)
-
-
-def ensure_user(email: str, password: str, role: Role) -> bool:
-    """Create the user if missing; True when created."""
-    if db.session.scalar(select(User).where(User.email == email)):
-        return False
-    user = User(email=email, role=role.value)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return True
-
-
-def invoice_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Invoice))

@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from .database import begin_write
-from .demo import BLOCK, DemoInvoice, client_count, demo_block, demo_clients
-from .extensions import db
-from .models import Client, Invoice, InvoiceLine, Payment, Status
+from ..database import begin_write
+from ..extensions import db
+from ..models import Client, Invoice, InvoiceLine, Payment, Role, Status, User
+from .data import BLOCK, DemoInvoice, client_count, demo_block, demo_clients
 
 INVOICE_COLUMNS = (
     "id", "number", "client_id", "billing_period", "currency", "usage_cost",
@@ -317,3 +317,18 @@ def seed_demo(
                 db.text(f"VACUUM ANALYZE {', '.join(TABLES)}, invoice_tally")
             )
     return added
+
+
+def ensure_user(email: str, password: str, role: Role) -> bool:
+    """Create the user if missing; True when created."""
+    if db.session.scalar(select(User).where(User.email == email)):
+        return False
+    user = User(email=email, role=role.value)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return True
+
+
+def invoice_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Invoice))
