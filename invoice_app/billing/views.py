@@ -13,7 +13,7 @@ from ..lifecycle import allowed_actions
 from ..models import Invoice
 from ..queries import effective_status
 from . import bp
-from .manage import timeline
+from .actions import timeline
 from .rendering import error_context, max_per_page, render_invoices, table_context
 
 
