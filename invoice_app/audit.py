@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from .auth.sso_session import identity as sso_identity
 from .extensions import db
 from .models import AuditEvent
@@ -51,3 +53,14 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def timeline(number: str) -> list[AuditEvent]:
+    """The invoice's audit trail, newest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.invoice_number == number)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        )
+    )

@@ -30,7 +30,7 @@ from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
 from ..queries import effective_status, export_rows, invoice_query
 from . import bp
-from .actions import selected_numbers
+from .bulk import selected_numbers
 from .rendering import max_per_page
 
 # Rows fetched from the database per round trip while an XLSX streams.

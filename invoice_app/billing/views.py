@@ -6,6 +6,7 @@ from flask import abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import audit
 from ..clock import today
 from ..extensions import db
 from ..filters import InvalidFilters, parse_filters
@@ -13,7 +14,6 @@ from ..lifecycle import allowed_actions
 from ..models import Invoice
 from ..queries import effective_status
 from . import bp
-from .actions import timeline
 from .rendering import error_context, max_per_page, render_invoices, table_context
 
 
@@ -66,5 +66,5 @@ def detail(number: str):
         "billing/detail.html",
         invoice=row.Invoice,
         status=row.effective_status,
-        events=timeline(number),
+        events=audit.timeline(number),
     )

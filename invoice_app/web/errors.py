@@ -1,9 +1,13 @@
-"""Error pages that fit the portal shell, and JSON errors for the API."""
+"""Error responses for the whole app: pages in the portal shell, text for htmx,
+JSON for the API; refused lifecycle changes answer 409 or 422 the same way."""
 
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Conflict, HTTPException, UnprocessableEntity
+
+from ..extensions import db
+from ..lifecycle import InvalidChange, LifecycleError
 
 
 def handle_http_error(error: HTTPException):
@@ -19,5 +23,19 @@ def handle_http_error(error: HTTPException):
     return render_template("errors/error.html", error=error), error.code
 
 
+def lifecycle_refused(error: LifecycleError):
+    """A refused transition or a conflict: 409 and why; nothing changed."""
+    db.session.rollback()
+    return handle_http_error(Conflict(error.message))
+
+
+def invalid_change(error: InvalidChange):
+    """Input the lifecycle refused (over-payment, future date, …): 422 and why."""
+    db.session.rollback()
+    return handle_http_error(UnprocessableEntity(" ".join(error.errors.values())))
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(LifecycleError, lifecycle_refused)
+    app.register_error_handler(InvalidChange, invalid_change)
