@@ -9,6 +9,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import login_user
 
 from ..extensions import csrf
+from ..web import is_fragment_request
 from . import bp, sso_session
 from .redirects import safe_next
 from .sso import TokenRefused, sso_enabled, verify_token
@@ -53,7 +54,7 @@ def sso_session_ended():
 
 def session_ended_response(path: str):
     """401: the session ended; a framing portal is told `path` to re-enter at."""
-    if request.headers.get("HX-Request"):
+    if is_fragment_request():
         # htmx would swap the page into the table; the whole frame goes there.
         target = url_for("auth.sso_session_ended", next=path)
         return "", 401, {"HX-Redirect": target}

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired
 
 from ..extensions import csrf, db, limiter, login_manager
 from ..models import User
+from ..web import is_api_request, is_fragment_request
 from . import bp, sso_session
 from .redirects import safe_next
 from .sso_views import session_ended_response
@@ -38,7 +39,7 @@ def load_user(user_id: str) -> User | None:
 @login_manager.request_loader
 def load_user_from_token(req) -> User | None:
     """API calls may carry `Authorization: Bearer <token>` instead of a session."""
-    if req.blueprint != "api":
+    if not is_api_request():
         return None
     scheme, _, token = req.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -51,7 +52,7 @@ def load_user_from_token(req) -> User | None:
 @login_manager.unauthorized_handler
 def unauthorized():
     """JSON 401 for the API; a redirect to the login page for people."""
-    if request.blueprint == "api":
+    if is_api_request():
         response = jsonify(error="Authentication required: sign in or send a token.")
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="invoices"'
@@ -62,7 +63,7 @@ def unauthorized():
         # A portal user has no password: say the session ended, no login form.
         return session_ended_response(here)
     target = url_for("auth.login", next=here)
-    if request.headers.get("HX-Request"):
+    if is_fragment_request():
         # htmx would swap a login page into the table; make the browser go there.
         return "", 401, {"HX-Redirect": target}
     return redirect(target)

@@ -15,9 +15,9 @@ from ..lifecycle import PaymentInput
 from ..models import Invoice
 from ..money import parse_amount, to_places
 from ..queries import summary
+from ..web import is_fragment_request
 from . import bp
 from .forms import CancelForm, PaymentForm, VersionForm
-from .rendering import wants_fragment
 from .writing import form_version, invoice_or_404
 
 Row = namedtuple("Row", "Invoice Client effective_status")
@@ -29,7 +29,7 @@ def _row_filters() -> InvoiceFilters | None:
     Parsed first: a bad filter found after the commit would answer an error for a
     change that was in fact saved, and a retry would then be refused.
     """
-    if not (wants_fragment() and request.form.get("view") == "row"):
+    if not (is_fragment_request() and request.form.get("view") == "row"):
         return None
     try:
         return parse_filters(request.form)
@@ -43,7 +43,7 @@ def _row_filters() -> InvoiceFilters | None:
 
 def _action_response(invoice: Invoice, message: str, filters: InvoiceFilters | None):
     """After a change: the changed row (+ counts) or the detail panel, or a redirect."""
-    if not wants_fragment():
+    if not is_fragment_request():
         flash(message)
         return redirect(url_for("billing.detail", number=invoice.number))
     day = today()
@@ -146,6 +146,6 @@ def delete(number: str):
         _invalid(form)
     drafts.delete_draft(invoice, form_version(form), current_user.email, today())
     flash(f"Draft {number} deleted.")
-    if wants_fragment():
+    if is_fragment_request():
         return "", 200, {"HX-Redirect": url_for("billing.invoices")}
     return redirect(url_for("billing.invoices"))

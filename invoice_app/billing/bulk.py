@@ -10,8 +10,9 @@ from .. import bulk
 from ..auth.roles import admin_required
 from ..clock import today
 from ..filters import parse_filters
+from ..web import is_fragment_request
 from . import bp
-from .rendering import list_url, render_invoices, table_context, wants_fragment
+from .rendering import list_url, render_invoices, table_context
 
 
 def selected_numbers(form, filters) -> list[str]:
@@ -59,7 +60,7 @@ def bulk_action():
     result = bulk.apply(
         action, numbers, current_user.email, today(), reason, versions=versions
     )
-    if not wants_fragment():
+    if not is_fragment_request():
         flash(result.summary)
         for number, why in result.failed:
             flash(f"{number}: {why}")

@@ -21,14 +21,7 @@ from ..filters import (
     parse_filters,
 )
 from ..queries import page_of, summary
-
-
-def wants_fragment() -> bool:
-    """An htmx request gets the table fragment, except a history restore."""
-    return bool(
-        request.headers.get("HX-Request")
-        and not request.headers.get("HX-History-Restore-Request")
-    )
+from ..web import is_fragment_request
 
 
 def list_url(filters: InvoiceFilters, **changes) -> str:
@@ -87,7 +80,7 @@ def _controls(filters: InvoiceFilters) -> dict:
 
 def render_invoices(context: dict, status: int = 200):
     """Render the page or the fragment, marked so caches keep them apart."""
-    if wants_fragment():
+    if is_fragment_request():
         body = render_template("billing/_table.html", oob=True, **context)
         headers = {"Vary": "HX-Request"}
         if status == 200:

@@ -13,6 +13,7 @@ from ..filters import InvalidFilters, parse_filters
 from ..lifecycle import allowed_actions
 from ..models import Invoice
 from ..queries import effective_status
+from ..web import is_api_request
 from . import bp
 from .rendering import error_context, max_per_page, render_invoices, table_context
 
@@ -38,7 +39,7 @@ BULK_DOWNLOADS = (
 @bp.app_errorhandler(InvalidFilters)
 def invalid_filters(error: InvalidFilters):
     """Bad filter values: 400, with each message next to its control."""
-    if request.blueprint == "api":
+    if is_api_request():
         return {"error": error.description, "errors": error.errors}, 400
     return render_invoices(error_context(error.form), status=400)
 

@@ -3,20 +3,19 @@ JSON for the API; refused lifecycle changes answer 409 or 422 the same way."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template
 from werkzeug.exceptions import Conflict, HTTPException, UnprocessableEntity
 
 from ..extensions import db
 from ..lifecycle import InvalidChange, LifecycleError
+from . import is_api_request, is_fragment_request
 
 
 def handle_http_error(error: HTTPException):
     """JSON for the API, plain text for htmx, a page in the portal shell otherwise."""
-    if request.blueprint == "api" or request.path.startswith("/api/"):
+    if is_api_request():
         return jsonify(error=error.description), error.code
-    if request.headers.get("HX-Request") and not request.headers.get(
-        "HX-History-Restore-Request"
-    ):
+    if is_fragment_request():
         # htmx shows this text above the table (app.js) and keeps the table.
         headers = {"Content-Type": "text/plain; charset=utf-8", "Vary": "HX-Request"}
         return error.description, error.code, headers
