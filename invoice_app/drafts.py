@@ -1,4 +1,5 @@
-"""Creating, editing and deleting draft invoices (only drafts may change).
+"""Draft invoices: their input, their amounts, and the fields creating or editing
+one writes (lifecycle.create and lifecycle.edit apply them).
 
 Amounts are computed here, on the server, with Decimal: each line's amount is
 quantity × unit price rounded half-up to the currency's places, usage cost is
@@ -10,23 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 from sqlalchemy import BigInteger, cast, func, select
-from sqlalchemy.exc import IntegrityError
 
-from . import audit
-from .database import begin_write
 from .extensions import db
-from .lifecycle import (
-    ALLOWED_FROM,
-    InvalidChange,
-    LifecycleError,
-    _guarded_update,
-    _refusal,
-)
 from .models import Client, Invoice, InvoiceLine, Status
-from .money import AMOUNT_MAX, currency_places
+from .money import AMOUNT_MAX, line_amount
 
 
 @dataclass(frozen=True)
@@ -64,12 +55,10 @@ def compute_totals(
     lines: tuple[LineInput, ...] | list[LineInput], currency: str, adjustment: Decimal
 ) -> Totals:
     """Line amounts, usage cost and payable, rounded to the currency's places."""
-    quantum = Decimal(1).scaleb(-currency_places(currency))
     # Exact however large: totals_problems() then says what does not fit.
     with localcontext(prec=80):
         amounts = tuple(
-            (line.quantity * line.unit_price).quantize(quantum, rounding=ROUND_HALF_UP)
-            for line in lines
+            line_amount(line.quantity, line.unit_price, currency) for line in lines
         )
         usage = sum(amounts, Decimal(0))
         return Totals(amounts, usage, adjustment, usage + adjustment)
@@ -99,15 +88,6 @@ def totals_problems(totals: Totals) -> dict[str, str]:
             f"{totals.payable:,}, more than the largest amount ({limit})."
         )
     return problems
-
-
-def _checked_totals(data: DraftInput) -> Totals:
-    """compute_totals(), refused (InvalidChange, 422) before anything is written."""
-    totals = compute_totals(data.lines, data.currency, data.adjustment)
-    problems = totals_problems(totals)
-    if problems:
-        raise InvalidChange(problems)
-    return totals
 
 
 def _client_for(data: DraftInput) -> Client:
@@ -157,7 +137,8 @@ def _apply(invoice: Invoice, data: DraftInput, totals: Totals) -> None:
     ]
 
 
-def _fields(invoice: Invoice) -> dict:
+def draft_fields(invoice: Invoice) -> dict:
+    """A draft's fields as its audit trail shows them."""
     return {
         "client": invoice.client.email if invoice.client else None,
         "billing_period": invoice.billing_period,
@@ -176,66 +157,18 @@ def _fields(invoice: Invoice) -> dict:
     }
 
 
-def create_draft(data: DraftInput, actor: str) -> Invoice:
-    """A new DRAFT with the next number for its billing period."""
-    totals = _checked_totals(data)
-    for _attempt in range(3):
-        begin_write()
-        invoice = Invoice(
-            number=_next_number(data.billing_period),
-            client=_client_for(data),
-            status=Status.DRAFT.value,
-            amount_paid=Decimal(0),
-        )
-        _apply(invoice, data, totals)
-        db.session.add(invoice)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            # Another admin took the same number at the same moment; take the next.
-            db.session.rollback()
-            continue
-        audit.record(
-            invoice.id,
-            invoice.number,
-            actor,
-            "create",
-            audit.diff({}, _fields(invoice)),
-        )
-        db.session.commit()
-        return invoice
-    raise LifecycleError(
-        "The draft could not be given a number: other drafts for "
-        f"{data.billing_period:%Y-%m} were being created at the same moment. "
-        "Nothing was saved; try again."
-    )
-
-
-def update_draft(
-    invoice: Invoice, version: int, data: DraftInput, actor: str, today: date
-) -> Invoice:
-    """Change a DRAFT; refused (409) for other statuses or a stale version."""
-    before = _fields(invoice)
-    totals = _checked_totals(data)
-    # Claim the row first (version and status checked), then write the fields.
-    _guarded_update(invoice, "edit", version, today)
+def fill_draft(invoice: Invoice, data: DraftInput) -> None:
+    """Set a draft's client, fields and lines from data, amounts computed here."""
     invoice.client = _client_for(data)
-    _apply(invoice, data, totals)
-    db.session.flush()
-    audit.record(
-        invoice.id, invoice.number, actor, "edit", audit.diff(before, _fields(invoice))
+    _apply(invoice, data, compute_totals(data.lines, data.currency, data.adjustment))
+
+
+def new_draft(data: DraftInput) -> Invoice:
+    """A DRAFT with the billing period's next number (not yet in the session)."""
+    invoice = Invoice(
+        number=_next_number(data.billing_period),
+        status=Status.DRAFT.value,
+        amount_paid=Decimal(0),
     )
-    db.session.commit()
+    fill_draft(invoice, data)
     return invoice
-
-
-def delete_draft(invoice: Invoice, version: int, actor: str, today: date) -> None:
-    """Delete a DRAFT (its audit trail stays, by number)."""
-    if invoice.status not in ALLOWED_FROM["delete"]:
-        raise _refusal(invoice, "delete", today)
-    before = _fields(invoice)
-    _guarded_update(invoice, "delete", version, today)
-    number = invoice.number
-    audit.record(None, number, actor, "delete", audit.diff(before, {}))
-    db.session.delete(invoice)
-    db.session.commit()

@@ -4,10 +4,11 @@ matches no row, someone else changed the invoice first, or the transition is not
 allowed, and nothing is written. Each change writes its audit entry in the same
 transaction.
 
-    DRAFT --issue--> DUE --(due date passes)--> OVER_DUE
+    (new) --create--> DRAFT --issue--> DUE --(due date passes)--> OVER_DUE
     DRAFT --issue, payable 0 or less (nothing to pay)--> PAID
     DUE/OVER_DUE --payment (balance reaches 0)--> PAID
     DRAFT/DUE/OVER_DUE --cancel (reason)--> CANCEL
+    DRAFT --edit--> DRAFT, DRAFT --delete--> (gone; its audit trail stays)
     PAID and CANCEL are final.
 """
 
@@ -18,12 +19,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, drafts
 from .database import begin_write
 from .extensions import db
 from .models import Invoice, Payment, Status
 from .money import to_places
+from .queries import effective_status
 
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     "issue": frozenset({Status.DRAFT}),
@@ -72,20 +75,23 @@ class InvalidChange(ValueError):
         self.errors = errors
 
 
-def shown_status(invoice: Invoice, today: date) -> str:
-    """The status people see: DUE past its due date is OVER_DUE."""
-    if invoice.status == Status.DUE and invoice.due_date and invoice.due_date < today:
-        return Status.OVER_DUE.value
-    return invoice.status
-
-
 def allowed_actions(invoice: Invoice) -> set[str]:
     """Actions the invoice's status allows (roles are checked elsewhere)."""
     return {a for a, statuses in ALLOWED_FROM.items() if invoice.status in statuses}
 
 
+def check_allowed(invoice: Invoice, action: str, today: date) -> None:
+    """Raise TransitionRefused, saying why, unless the status allows the action."""
+    if invoice.status not in ALLOWED_FROM[action]:
+        raise _refusal(invoice, action, today)
+
+
 def _refusal(invoice: Invoice, action: str, today: date) -> TransitionRefused:
-    status = shown_status(invoice, today)
+    # The status people see (OVER_DUE for a DUE past its date), as every list
+    # computes it: from the database, with the one SQL expression.
+    status = db.session.scalar(
+        select(effective_status(today)).where(Invoice.id == invoice.id)
+    )
     return TransitionRefused(
         f"Invoice {invoice.number} is {status}: it cannot be {_VERBS[action]} "
         f"({_HINTS.get(invoice.status, 'not allowed')})."
@@ -107,8 +113,7 @@ def _guarded_update(
     invoice: Invoice, action: str, version: int, today: date, **values
 ) -> None:
     """UPDATE … WHERE id, version and status still match; else explain and stop."""
-    if invoice.status not in ALLOWED_FROM[action]:
-        raise _refusal(invoice, action, today)
+    check_allowed(invoice, action, today)
     result = db.session.execute(
         update(Invoice)
         .where(
@@ -126,8 +131,7 @@ def _guarded_update(
     current = db.session.get(Invoice, invoice.id, populate_existing=True)
     if current is None:
         raise Conflict(f"Invoice {invoice.number} was deleted by someone else.")
-    if current.status not in ALLOWED_FROM[action]:
-        raise _refusal(current, action, today)
+    check_allowed(current, action, today)
     raise Conflict(
         f"Invoice {invoice.number} was changed by someone else since you opened it. "
         "Reload to see the change, then try again."
@@ -201,8 +205,7 @@ def record_payment(
     invoice: Invoice, version: int, actor: str, payment: PaymentInput, today: date
 ) -> Invoice:
     """Money received: lowers the balance; the payment that clears it makes it PAID."""
-    if invoice.status not in ALLOWED_FROM["pay"]:
-        raise _refusal(invoice, "pay", today)
+    check_allowed(invoice, "pay", today)
     balance = invoice.balance_due
     errors = {}
     if payment.amount <= 0:
@@ -248,8 +251,7 @@ def record_payment(
 def cancel(invoice: Invoice, version: int, actor: str, reason: str, today: date):
     """DRAFT/DUE/OVER_DUE → CANCEL, with the reason recorded."""
     reason = (reason or "").strip()
-    if invoice.status not in ALLOWED_FROM["cancel"]:
-        raise _refusal(invoice, "cancel", today)
+    check_allowed(invoice, "cancel", today)
     if not reason:
         raise InvalidChange({"reason": "Say why the invoice is cancelled."})
     if len(reason) > 500:
@@ -269,6 +271,66 @@ def cancel(invoice: Invoice, version: int, actor: str, reason: str, today: date)
     )  # fmt: skip
     db.session.commit()
     return invoice
+
+
+def _check_amounts(data: drafts.DraftInput) -> None:
+    """Amounts no column could store: refused (422) before anything is written."""
+    totals = drafts.compute_totals(data.lines, data.currency, data.adjustment)
+    if problems := drafts.totals_problems(totals):
+        raise InvalidChange(problems)
+
+
+def create(data: drafts.DraftInput, actor: str) -> Invoice:
+    """A new DRAFT with the next number for its billing period."""
+    _check_amounts(data)
+    for _attempt in range(3):
+        begin_write()
+        invoice = drafts.new_draft(data)
+        db.session.add(invoice)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another admin took the same number at the same moment; take the next.
+            db.session.rollback()
+            continue
+        audit.record(
+            invoice.id, invoice.number, actor, "create",
+            audit.diff({}, drafts.draft_fields(invoice)),
+        )  # fmt: skip
+        db.session.commit()
+        return invoice
+    raise LifecycleError(
+        "The draft could not be given a number: other drafts for "
+        f"{data.billing_period:%Y-%m} were being created at the same moment. "
+        "Nothing was saved; try again."
+    )
+
+
+def edit(
+    invoice: Invoice, version: int, actor: str, data: drafts.DraftInput, today: date
+) -> Invoice:
+    """DRAFT → DRAFT with the form's fields, lines and amounts."""
+    before = drafts.draft_fields(invoice)
+    _check_amounts(data)
+    # Claim the row first (version and status checked), then write the fields.
+    _guarded_update(invoice, "edit", version, today)
+    drafts.fill_draft(invoice, data)
+    db.session.flush()
+    audit.record(
+        invoice.id, invoice.number, actor, "edit",
+        audit.diff(before, drafts.draft_fields(invoice)),
+    )  # fmt: skip
+    db.session.commit()
+    return invoice
+
+
+def delete(invoice: Invoice, version: int, actor: str, today: date) -> None:
+    """Delete a DRAFT; its audit trail stays, by number."""
+    before = drafts.draft_fields(invoice)
+    _guarded_update(invoice, "delete", version, today)
+    audit.record(None, invoice.number, actor, "delete", audit.diff(before, {}))
+    db.session.delete(invoice)
+    db.session.commit()
 
 
 def mark_overdue(today: date, actor: str = "system (mark-overdue)") -> list[str]:

@@ -6,7 +6,7 @@ stored as integers of a fixed scale on every database and converted at the edge.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from babel.core import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -102,6 +102,16 @@ def parse_amount(
 def shown_number(text: str) -> str:
     """A refused number as a message repeats it, its middle cut when it is long."""
     return text if len(text) <= SHOWN_MAX else f"{text[:20]}…{text[-8:]}"
+
+
+def line_amount(
+    quantity: Decimal, unit_price: Decimal, currency: str, rounding=ROUND_HALF_UP
+) -> Decimal:
+    """quantity × unit price, rounded (half-up) to the currency's places."""
+    # The exact product first: 18 digits times 18 can outgrow the default 28.
+    with localcontext(prec=60):
+        quantum = Decimal(1).scaleb(-currency_places(currency))
+        return (quantity * unit_price).quantize(quantum, rounding=rounding)
 
 
 def format_money(amount: Decimal | None, currency: str, locale: str = "en_US") -> str:

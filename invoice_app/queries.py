@@ -168,6 +168,11 @@ def invoice_query(filters: InvoiceFilters, today: date) -> Select:
     )
 
 
+def invoice_row(number: str, today: date):
+    """One invoice as the list shows it (with client and effective status), or None."""
+    return db.session.execute(_rows(today).where(Invoice.number == number)).first()
+
+
 def export_rows(stmt: Select) -> Select:
     """An invoice_query() statement as flat columns, for exports of many rows.
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, drafts, lifecycle
+from .. import audit, lifecycle
 from ..auth.roles import admin_required
 from ..clock import today
 from ..filters import InvalidFilters, InvoiceFilters, parse_filters
 from ..lifecycle import PaymentInput
-from ..models import Invoice
+from ..models import Invoice, Status
 from ..money import parse_amount, to_places
-from ..queries import summary
+from ..queries import invoice_row, summary
 from ..web import is_fragment_request
 from . import bp
 from .forms import CancelForm, PaymentForm, VersionForm
 from .writing import form_version, invoice_or_404
-
-Row = namedtuple("Row", "Invoice Client effective_status")
 
 
 def _row_filters() -> InvoiceFilters | None:
@@ -47,12 +43,12 @@ def _action_response(invoice: Invoice, message: str, filters: InvoiceFilters | N
         flash(message)
         return redirect(url_for("billing.detail", number=invoice.number))
     day = today()
-    status = lifecycle.shown_status(invoice, day)
+    row = invoice_row(invoice.number, day)
     if filters is not None:
         counted = summary(filters, day)
         return render_template(
             "billing/_row_update.html",
-            row=Row(invoice, invoice.client, status),
+            row=row,
             counts=counted.counts,
             total=sum(t.count for t in counted.totals),
             filters=filters,
@@ -60,8 +56,8 @@ def _action_response(invoice: Invoice, message: str, filters: InvoiceFilters | N
         )
     return render_template(
         "billing/_invoice_panel.html",
-        invoice=invoice,
-        status=status,
+        invoice=row.Invoice,
+        status=row.effective_status,
         events=audit.timeline(invoice.number),
         message=message,
         oob_message=True,
@@ -87,7 +83,7 @@ def issue(number: str):
     if not form.validate_on_submit():
         _invalid(form)
     lifecycle.issue(invoice, form_version(form), current_user.email, today())
-    if invoice.status == "PAID":
+    if invoice.status == Status.PAID:
         message = f"Invoice {number} issued with nothing to pay: it is PAID."
     else:
         message = f"Invoice {number} issued; due {invoice.due_date}."
@@ -113,7 +109,7 @@ def pay(number: str):
     lifecycle.record_payment(
         invoice, form_version(form), current_user.email, payment, today()
     )
-    if invoice.status == "PAID":
+    if invoice.status == Status.PAID:
         message = f"Payment recorded; invoice {number} is PAID."
     else:
         balance = to_places(invoice.balance_due, invoice.currency)
@@ -144,7 +140,7 @@ def delete(number: str):
     form = VersionForm()
     if not form.validate_on_submit():
         _invalid(form)
-    drafts.delete_draft(invoice, form_version(form), current_user.email, today())
+    lifecycle.delete(invoice, form_version(form), current_user.email, today())
     flash(f"Draft {number} deleted.")
     if is_fragment_request():
         return "", 200, {"HX-Redirect": url_for("billing.invoices")}

@@ -67,7 +67,7 @@ def new_draft():
     """Create a draft invoice."""
     form = _draft_form()
     if form.validate_on_submit():
-        invoice = drafts.create_draft(form.to_input(), current_user.email)
+        invoice = lifecycle.create(form.to_input(), current_user.email)
         flash(f"Draft {invoice.number} created.")
         return redirect(url_for("billing.detail", number=invoice.number))
     return _render_draft_form(form, None, 400 if form.errors else 200)
@@ -79,8 +79,7 @@ def edit_draft(number: str):
     """Edit a draft; other statuses are refused with 409."""
     invoice = invoice_or_404(number)
     if request.method == "GET":
-        if invoice.status != "DRAFT":
-            raise lifecycle._refusal(invoice, "edit", today())
+        lifecycle.check_allowed(invoice, "edit", today())
         form = _draft_form(obj=invoice)
         form.version.data = invoice.version
         form.client_email.data = invoice.client.email
@@ -90,8 +89,8 @@ def edit_draft(number: str):
         return _render_draft_form(form, invoice)
     form = _draft_form()
     if form.validate_on_submit():
-        drafts.update_draft(
-            invoice, form_version(form), form.to_input(), current_user.email, today()
+        lifecycle.edit(
+            invoice, form_version(form), current_user.email, form.to_input(), today()
         )
         flash(f"Draft {invoice.number} saved.")
         return redirect(url_for("billing.detail", number=invoice.number))

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..clock import today
 from ..exports.pdf import (
@@ -28,7 +27,7 @@ from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..extensions import db
 from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
-from ..queries import effective_status, export_rows, invoice_query
+from ..queries import export_rows, invoice_query, invoice_row
 from . import bp
 from .bulk import selected_numbers
 from .rendering import max_per_page
@@ -117,10 +116,7 @@ def export_pdf():
 @login_required
 def download_invoice(number: str):
     """One invoice as a printable PDF document (the Download action)."""
-    status = effective_status(today()).label("effective_status")
-    row = db.session.execute(
-        select(Invoice, status).where(Invoice.number == number)
-    ).first()
+    row = invoice_row(number, today())
     if row is None:
         abort(404, f"There is no invoice {number}.")
     return download(render_invoice(row), PDF_MIMETYPE, f"invoice-{_safe(number)}.pdf")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import audit
 from ..clock import today
-from ..extensions import db
 from ..filters import InvalidFilters, parse_filters
 from ..lifecycle import allowed_actions
-from ..models import Invoice
-from ..queries import effective_status
+from ..queries import invoice_row
 from ..web import is_api_request
 from . import bp
 from .rendering import error_context, max_per_page, render_invoices, table_context
@@ -56,11 +53,7 @@ def invoices():
 @login_required
 def detail(number: str):
     """One invoice with every field and its line items."""
-    row = db.session.execute(
-        select(Invoice, effective_status(today()).label("effective_status")).where(
-            Invoice.number == number
-        )
-    ).first()
+    row = invoice_row(number, today())
     if row is None:
         abort(404, f"There is no invoice {number}.")
     return render_template(
