@@ -73,6 +73,16 @@ def test_every_transition_allowed_or_refused(admin, make_invoice, status, action
     assert (after.status, after.version) == before
 
 
+def test_a_refusal_names_the_status_people_see(admin, make_invoice):
+    # Stored DUE, due before today (2025-07-15): the list shows it OVER_DUE, and so
+    # does the refusal, from the same SQL expression.
+    late = make_invoice(status="DUE", due_date=date(2025, 7, 1))
+    response = act(admin, late, "delete")
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert f"Invoice {late.number} is OVER_DUE: it cannot be deleted" in text
+
+
 def test_issue_sets_issue_date_and_due_date_from_terms(admin, make_invoice):
     draft = make_invoice(
         status="DRAFT", issue_date=None, due_date=None, payment_terms_days=30
