@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_DOWN, Decimal, localcontext
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Invoice, Status
-from ..money import UNIT_PRICE_MAX, currency_places, to_places
+from ..money import UNIT_PRICE_MAX, line_amount, to_places
 from .cells import Cells
 from .read import Record
 
@@ -112,16 +112,17 @@ def check_line(record: Record, currency: str | None) -> CheckedLine:
     )
     quantity, price, amount = line.quantity, line.unit_price, line.amount
     if currency and None not in (quantity, price, amount):
-        places = currency_places(currency)
-        with localcontext(prec=60):  # the exact product, however many digits
-            exact = quantity * price
-            if abs(amount - exact) > Decimal(5).scaleb(-places - 1):
-                rounded = exact.quantize(Decimal(1).scaleb(-places))
-                cells.fail(
-                    "amount",
-                    f"{amount} is not quantity x unit_price "
-                    f"({quantity} x {price} = {rounded})",
-                )
+        expected = line_amount(quantity, price, currency)
+        # A half may have been rounded either way by whoever made the file.
+        if amount not in {
+            expected,
+            line_amount(quantity, price, currency, rounding=ROUND_HALF_DOWN),
+        }:
+            cells.fail(
+                "amount",
+                f"{amount} is not quantity x unit_price "
+                f"({quantity} x {price} = {expected})",
+            )
     line.ok = len(record.problems) == known
     return line
 
