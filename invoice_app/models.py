@@ -35,6 +35,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def searchable_text(*fields: str | None) -> str:
+    """The fields quick search looks in, one a line, case-folded so that it matches
+    Unicode case-insensitively; the same for ORM writes and bulk seeding."""
+    return "\n".join(value or "" for value in fields).casefold()
+
+
 class Status(enum.StrEnum):
     """An invoice's lifecycle state, as stored and as shown."""
 
@@ -107,8 +113,8 @@ class Client(db.Model):
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client")
 
     def compute_search_text(self) -> str:
-        """The client's part of quick search, case-folded like Invoice's."""
-        return "\n".join([self.name, self.email]).casefold()
+        """The client's part of quick search: name and e-mail."""
+        return searchable_text(self.name, self.email)
 
 
 class Invoice(db.Model):
@@ -209,10 +215,9 @@ class Invoice(db.Model):
         return self.payable - (self.amount_paid or Decimal(0))
 
     def compute_search_text(self) -> str:
-        """The invoice's own text quick search looks in, case-folded (Unicode)."""
-        parts = [self.number, self.notes or ""]
-        parts += [line.description for line in self.lines]
-        return "\n".join(parts).casefold()
+        """The invoice's own text quick search looks in (not its client's)."""
+        lines = [line.description for line in self.lines]
+        return searchable_text(self.number, self.notes, *lines)
 
 
 class InvoiceLine(db.Model):

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from invoice_app.seeding import seed_demo
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
@@ -24,7 +25,6 @@ from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters, parse_filters
 from invoice_app.models import Client, Invoice, InvoiceLine, Status
 from invoice_app.queries import invoice_query, summary
-from invoice_app.seeding import seed_demo
 from tests.test_search import oracle_invoices
 
 TODAY = date(2025, 7, 15)

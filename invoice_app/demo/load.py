@@ -17,7 +17,16 @@ from sqlalchemy import func, select
 
 from ..database import begin_write
 from ..extensions import db
-from ..models import Client, Invoice, InvoiceLine, Payment, Role, Status, User
+from ..models import (
+    Client,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    Role,
+    Status,
+    User,
+    searchable_text,
+)
 from .data import BLOCK, DemoInvoice, client_count, demo_block, demo_clients
 
 INVOICE_COLUMNS = (
@@ -102,20 +111,12 @@ def _client_ids(writer: _Writer, count: int) -> list[int]:
     for name, email in demo_clients(client_count(count)):
         if email not in known:
             known[email] = next_id
-            # The same text Client.compute_search_text() builds for an ORM write.
-            new.append((next_id, name, email, f"{name}\n{email}".casefold()))
+            new.append((next_id, name, email, searchable_text(name, email)))
             next_id += 1
         ids.append(known[email])
     if new:
         writer.write("client", CLIENT_COLUMNS, new)
     return ids
-
-
-def _search_text(invoice: DemoInvoice) -> str:
-    # The same text Invoice.compute_search_text() builds for an ORM write.
-    parts = [invoice.number, invoice.notes]
-    parts += [line.description for line in invoice.lines]
-    return "\n".join(parts).casefold()
 
 
 class _Rows:
@@ -139,6 +140,8 @@ class _Rows:
             client_id = self.client_ids[demo.client]
             payable = _amount(demo.usage_cost)
             paid = payable if demo.status == Status.PAID else 0
+            lines = [line.description for line in demo.lines]
+            text = searchable_text(demo.number, demo.notes, *lines)
             invoice_rows.append(
                 (
                     invoice_id, demo.number, client_id,
@@ -148,7 +151,7 @@ class _Rows:
                     value(c.paid_date, demo.paid_date), demo.notes,
                     0, "", None, paid,
                     "Issued in error" if demo.status == Status.CANCEL else "",
-                    1, _search_text(demo), self.now, self.now,
+                    1, text, self.now, self.now,
                 )
             )  # fmt: skip
             for position, line in enumerate(demo.lines):
