@@ -104,7 +104,7 @@ def import_bytes(
         return write_invoices(invoices, update=update)
     except IntegrityError as exc:
         db.session.rollback()
-        # Another writer got in between the checks and the commit.
+        # Another writer got in between the checks and the write (write.py).
         raise ImportRejected(
             [ImportProblem(f"the database refused the import: {exc.orig}")]
         ) from None

@@ -39,7 +39,13 @@ def existing_clients(invoices: list[CheckedInvoice]) -> dict[str, Client]:
 
 def write_invoices(invoices: list[CheckedInvoice], *, update: bool) -> ImportResult:
     """Write checked invoices in one transaction; nothing stays on failure."""
-    begin_write()  # SQLite: take the write lock before the checks read
+    # The checks have run already, outside the write lock, so checking a big file
+    # holds up no other writer. The lock is taken here (SQLite: BEGIN IMMEDIATE,
+    # which ends the checks' read transaction) so the clients and invoices read
+    # below stay as read until the commit and no lock upgrade fails half-way. A
+    # number another writer added since the checks is refused by the unique
+    # constraint: import_bytes reports the IntegrityError, and nothing is written.
+    begin_write()
     clients = existing_clients(invoices)
     existing: dict[str, Invoice] = {}
     if update:
