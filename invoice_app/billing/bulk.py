@@ -9,19 +9,20 @@ from flask_login import current_user
 from .. import bulk
 from ..auth.roles import admin_required
 from ..clock import today
-from ..filters import parse_filters
+from ..filters import InvoiceFilters, parse_filters
 from ..web import is_fragment_request
 from . import bp
+from .forms import BulkActionForm, SelectionForm
 from .rendering import list_url, render_invoices, table_context
 
 
-def selected_numbers(form, filters) -> list[str]:
-    """The ticked invoices, or every invoice the filters match."""
+def selected_numbers(selection: SelectionForm, filters: InvoiceFilters) -> list[str]:
+    """The ticked invoices, or every invoice the filters match (at most BULK_MAX)."""
     limit = current_app.config["BULK_MAX"]
-    if form.get("all_matching") == "1":
+    if selection.all_that_match:
         numbers = bulk.matching_numbers(filters, today(), limit + 1)
     else:
-        numbers = list(dict.fromkeys(form.getlist("numbers")))
+        numbers = selection.numbers.data
     if not numbers:
         abort(422, "Select at least one invoice, or all that match the filters.")
     if len(numbers) > limit:
@@ -32,33 +33,22 @@ def selected_numbers(form, filters) -> list[str]:
     return numbers
 
 
-def seen_versions(form, numbers: list[str]) -> dict[str, int]:
-    """The version each ticked row showed (none for "all that match")."""
-    if form.get("all_matching") == "1":
-        return {}
-    versions = {}
-    for number in numbers:
-        version = form.get(f"seen-{number}", type=int)
-        if version is not None:
-            versions[number] = version
-    return versions
-
-
 @bp.post("/invoices/bulk")
 @admin_required
 def bulk_action():
     """Issue or cancel the selected invoices; report each that could not change."""
     filters = parse_filters(request.form)
-    action = request.form.get("action")
-    if action not in {"issue", "cancel"}:
-        abort(422, "Choose Issue or Cancel.")
-    reason = (request.form.get("reason") or "").strip()
-    if action == "cancel" and not reason:
-        abort(422, "Give one reason for cancelling the selected invoices.")
-    numbers = selected_numbers(request.form, filters)
-    versions = seen_versions(request.form, numbers)
+    form = BulkActionForm(request.form)
+    if not form.validate():
+        # One message: a reason is asked for only once the action is known.
+        abort(422, next(iter(form.errors.values()))[0])
     result = bulk.apply(
-        action, numbers, current_user.email, today(), reason, versions=versions
+        form.action.data,
+        selected_numbers(form, filters),
+        current_user.email,
+        today(),
+        form.reason.data,
+        versions=form.seen_versions(),
     )
     if not is_fragment_request():
         flash(result.summary)

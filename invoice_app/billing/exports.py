@@ -30,6 +30,7 @@ from ..models import Invoice
 from ..queries import export_rows, invoice_query, invoice_row
 from . import bp
 from .bulk import selected_numbers
+from .forms import SelectionForm
 from .rendering import max_per_page
 
 # Rows fetched from the database per round trip while an XLSX streams.
@@ -138,8 +139,9 @@ def render_invoice(row) -> bytes:
 
 def _selection_query(filters: InvoiceFilters):
     """The selected invoices (ticked numbers, or all that match) in table order."""
-    numbers = selected_numbers(request.form, filters)
-    if request.form.get("all_matching") == "1":
+    selection = SelectionForm(request.form)
+    numbers = selected_numbers(selection, filters)
+    if selection.all_that_match:
         return invoice_query(filters, today()), numbers
     # Ticked rows were seen under these filters; take them by number alone, so a
     # row that changed status since is still in the file.

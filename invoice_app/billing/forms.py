@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -17,7 +18,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     InputRequired,
     Length,
@@ -287,3 +290,65 @@ class VersionForm(FlaskForm):
     """Issue and delete carry only the version the user saw."""
 
     version = HiddenField(validators=[DataRequired(), _version_number])
+
+
+class ValuesField(Field):
+    """Every value sent under the field's name (checkboxes sharing one name)."""
+
+    def process_formdata(self, valuelist):
+        self.data = list(dict.fromkeys(valuelist))  # once each, in the order sent
+
+
+class SeenVersionsField(Field):
+    """<name>-<number>=<version> pairs: the version each ticked row showed."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        # One input per ticked row, named after its number: not a fixed field name.
+        self.process_errors = []
+        self.data = {}
+        prefix = f"{self.name}-"
+        for key in formdata or ():
+            if key.startswith(prefix):
+                try:
+                    self.data[key.removeprefix(prefix)] = int(formdata.get(key))
+                except (TypeError, ValueError):
+                    continue  # a version that is not a number was never shown
+
+
+class SelectionForm(Form):
+    """The invoices a bulk request names: ticked rows, or all that match the filters.
+
+    A plain Form over request.form: the filters come in the same form (read by
+    parse_filters), and the app-wide CSRF check has run before any view.
+    """
+
+    all_matching = HiddenField()
+    numbers = ValuesField()
+    seen = SeenVersionsField()
+
+    @property
+    def all_that_match(self) -> bool:
+        """True for "all N that match the filters" rather than ticked rows."""
+        return self.all_matching.data == "1"
+
+    def seen_versions(self) -> dict[str, int]:
+        """The version each ticked row showed (none for "all that match")."""
+        if self.all_that_match:
+            return {}
+        seen = self.seen.data
+        return {number: seen[number] for number in self.numbers.data if number in seen}
+
+
+class BulkActionForm(SelectionForm):
+    """Issue or cancel the selection; cancelling takes one reason for them all."""
+
+    action = StringField(
+        validators=[AnyOf(("issue", "cancel"), message="Choose Issue or Cancel.")]
+    )
+    reason = StringField(filters=[lambda value: (value or "").strip()])
+
+    def validate_reason(self, field):
+        if self.action.data == "cancel" and not field.data:
+            raise ValidationError(
+                "Give one reason for cancelling the selected invoices."
+            )
