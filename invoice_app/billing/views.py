@@ -1,4 +1,4 @@
-"""Routes of the Invoice Manager screen."""
+"""The invoice list (page or fragment) and one invoice's page."""
 
 from __future__ import annotations
 
