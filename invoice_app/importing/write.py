@@ -47,27 +47,12 @@ def write_invoices(invoices: list[CheckedInvoice], *, update: bool) -> ImportRes
     # constraint: import_bytes reports the IntegrityError, and nothing is written.
     begin_write()
     clients = existing_clients(invoices)
-    existing: dict[str, Invoice] = {}
-    if update:
-        numbers = [i.number for i in invoices if i.number]
-        for chunk in in_chunks(numbers):
-            for invoice in db.session.scalars(
-                select(Invoice)
-                .where(Invoice.number.in_(chunk))
-                .options(selectinload(Invoice.lines))
-            ):
-                existing[invoice.number] = invoice
+    existing = _invoices_to_replace(invoices) if update else {}
     created = updated = 0
     written: list[tuple[Invoice, str, dict]] = []
     with db.session.no_autoflush:
         for count, data in enumerate(invoices, start=1):
-            client = clients.get(data.client_email)
-            if client is None:
-                client = Client(name=data.client_name, email=data.client_email)
-                clients[data.client_email] = client
-                db.session.add(client)
-            elif client.name != data.client_name:
-                client.name = data.client_name
+            client = _client_for(data, clients)
             invoice = existing.get(data.number)
             if invoice is None:
                 invoice = Invoice(number=data.number)
@@ -79,36 +64,7 @@ def write_invoices(invoices: list[CheckedInvoice], *, update: bool) -> ImportRes
                 # A replaced invoice is a new version: open edit forms go stale.
                 invoice.version = (invoice.version or 1) + 1
                 written.append((invoice, "import-update", _audited(invoice)))
-            invoice.client = client
-            invoice.billing_period = data.billing_period
-            invoice.currency = data.currency
-            invoice.usage_cost = data.usage_cost
-            invoice.payable = data.payable
-            invoice.issue_date = data.issue_date
-            invoice.due_date = data.due_date
-            invoice.status = data.status
-            invoice.paid_date = data.paid_date
-            invoice.notes = data.notes
-            # The file gives usage and payable; the difference is the adjustment.
-            invoice.adjustment = data.payable - data.usage_cost
-            # What was paid on a replaced DUE invoice stays paid (its payment rows
-            # stay too); a PAID one is settled in full, and a credit needs nothing.
-            paid_before = invoice.amount_paid or Decimal(0)
-            invoice.amount_paid = (
-                max(data.payable, Decimal(0))
-                if data.status == Status.PAID
-                else paid_before
-            )
-            invoice.lines = [
-                InvoiceLine(
-                    position=position,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount=line.amount,
-                )
-                for position, line in enumerate(data.lines)
-            ]
+            _copy(data, invoice, client)
             if count % _BATCH == 0:
                 db.session.flush()
     db.session.flush()
@@ -122,6 +78,64 @@ def write_invoices(invoices: list[CheckedInvoice], *, update: bool) -> ImportRes
 
 
 IMPORT_ACTOR = "cli (invoices import)"
+
+
+def _invoices_to_replace(invoices: list[CheckedInvoice]) -> dict[str, Invoice]:
+    """The stored invoices an --update import replaces, lines loaded, by number."""
+    numbers = [i.number for i in invoices if i.number]
+    existing: dict[str, Invoice] = {}
+    for chunk in in_chunks(numbers):
+        for invoice in db.session.scalars(
+            select(Invoice)
+            .where(Invoice.number.in_(chunk))
+            .options(selectinload(Invoice.lines))
+        ):
+            existing[invoice.number] = invoice
+    return existing
+
+
+def _client_for(data: CheckedInvoice, clients: dict[str, Client]) -> Client:
+    """The file's client by e-mail, taking the file's name, or a new one."""
+    client = clients.get(data.client_email)
+    if client is None:
+        client = Client(name=data.client_name, email=data.client_email)
+        clients[data.client_email] = client
+        db.session.add(client)
+    elif client.name != data.client_name:
+        client.name = data.client_name
+    return client
+
+
+def _copy(data: CheckedInvoice, invoice: Invoice, client: Client) -> None:
+    """The file's values onto a new or replaced invoice, lines included."""
+    invoice.client = client
+    invoice.billing_period = data.billing_period
+    invoice.currency = data.currency
+    invoice.usage_cost = data.usage_cost
+    invoice.payable = data.payable
+    invoice.issue_date = data.issue_date
+    invoice.due_date = data.due_date
+    invoice.status = data.status
+    invoice.paid_date = data.paid_date
+    invoice.notes = data.notes
+    # The file gives usage and payable; the difference is the adjustment.
+    invoice.adjustment = data.payable - data.usage_cost
+    # What was paid on a replaced DUE invoice stays paid (its payment rows
+    # stay too); a PAID one is settled in full, and a credit needs nothing.
+    paid_before = invoice.amount_paid or Decimal(0)
+    invoice.amount_paid = (
+        max(data.payable, Decimal(0)) if data.status == Status.PAID else paid_before
+    )
+    invoice.lines = [
+        InvoiceLine(
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+        )
+        for position, line in enumerate(data.lines)
+    ]
 
 
 def _audited(invoice: Invoice) -> dict:
