@@ -64,6 +64,15 @@ def _action_response(invoice: Invoice, message: str, filters: InvoiceFilters | N
     )
 
 
+def _submitted(number: str, form_class):
+    """The invoice to change, read for writing, and its checked form (else 422)."""
+    invoice = invoice_or_404(number)
+    form = form_class()
+    if not form.validate_on_submit():
+        _invalid(form)
+    return invoice, form
+
+
 def _invalid(form) -> None:
     messages = [
         f"{form[name].label.text}: {' '.join(errs)}"
@@ -78,10 +87,7 @@ def _invalid(form) -> None:
 def issue(number: str):
     """DRAFT → DUE."""
     filters = _row_filters()
-    invoice = invoice_or_404(number)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        _invalid(form)
+    invoice, form = _submitted(number, VersionForm)
     lifecycle.issue(invoice, form_version(form), current_user.email, today())
     if invoice.status == Status.PAID:
         message = f"Invoice {number} issued with nothing to pay: it is PAID."
@@ -95,10 +101,7 @@ def issue(number: str):
 def pay(number: str):
     """Record a payment (partial or full) on a DUE or OVER_DUE invoice."""
     filters = _row_filters()
-    invoice = invoice_or_404(number)
-    form = PaymentForm()
-    if not form.validate_on_submit():
-        _invalid(form)
+    invoice, form = _submitted(number, PaymentForm)
     try:
         amount = parse_amount(form.amount.data, invoice.currency)
     except ValueError as exc:
@@ -122,10 +125,7 @@ def pay(number: str):
 def cancel(number: str):
     """Void an invoice, with a reason."""
     filters = _row_filters()
-    invoice = invoice_or_404(number)
-    form = CancelForm()
-    if not form.validate_on_submit():
-        _invalid(form)
+    invoice, form = _submitted(number, CancelForm)
     lifecycle.cancel(
         invoice, form_version(form), current_user.email, form.reason.data, today()
     )
@@ -136,10 +136,7 @@ def cancel(number: str):
 @admin_required
 def delete(number: str):
     """Delete a draft."""
-    invoice = invoice_or_404(number)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        _invalid(form)
+    invoice, form = _submitted(number, VersionForm)
     lifecycle.delete(invoice, form_version(form), current_user.email, today())
     flash(f"Draft {number} deleted.")
     if is_fragment_request():
