@@ -13,7 +13,7 @@ from html import unescape as html_unescape
 
 import pytest
 
-from invoice_app import drafts
+from invoice_app import drafts, lifecycle
 from invoice_app.extensions import db
 from invoice_app.lifecycle import InvalidChange
 from invoice_app.models import AuditEvent, Invoice
@@ -179,7 +179,7 @@ def test_drafts_refuse_totals_that_would_not_fit_before_writing(app):
         lines=(line, line),
     )
     with pytest.raises(InvalidChange) as refused:
-        drafts.create_draft(data, "admin@example.test")
+        lifecycle.create(data, "admin@example.test")
     assert (
         "The lines add up to 180,000,000,000,000.00"
         in refused.value.errors["usage_cost"]
