@@ -16,11 +16,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from invoice_app.seeding import seed_demo
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
 from invoice_app import queries
+from invoice_app.demo.load import seed_demo
 from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters, parse_filters
 from invoice_app.models import Client, Invoice, InvoiceLine, Status
