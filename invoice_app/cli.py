@@ -15,7 +15,6 @@ from .models import (
     DEFAULT_TENANT_SLUG,
     TENANT_SLUG,
     Role,
-    Tenant,
     User,
     default_tenant,
 )
@@ -99,27 +98,20 @@ def create_user(email: str, role: str, tenant_slug: str, password: str) -> None:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
     if db.session.scalar(select(User).where(User.email == email)):
         raise click.ClickException(f"A user {email} exists already.")
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
-    if tenant is None and tenant_slug == DEFAULT_TENANT_SLUG:
-        tenant = default_tenant(db.session)
-    elif tenant is None:
-        tenant = Tenant(slug=tenant_slug, name=tenant_slug)
-        click.echo(f"Created tenant {tenant_slug}.")
-    user = User(email=email, role=role, tenant=tenant)
+    if tenant_slug != DEFAULT_TENANT_SLUG:
+        # Invoices are not scoped by tenant yet, so a user of another tenant would
+        # see every invoice; /sso refuses such tokens for the same reason.
+        raise click.ClickException(
+            f"Tenant {tenant_slug!r} cannot have users yet: invoices are not "
+            f"limited by tenant so far, and such a user would see every invoice. "
+            f"Only the default tenant ({DEFAULT_TENANT_SLUG!r}) can have users "
+            "for now."
+        )
+    user = User(email=email, role=role, tenant=default_tenant(db.session))
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
-    if tenant_slug == DEFAULT_TENANT_SLUG:
-        click.echo(f"Created {role} {email}.")
-    else:
-        click.echo(f"Created {role} {email} of tenant {tenant_slug}.")
-        # Said plainly until invoices are scoped by tenant: the option suggests
-        # otherwise.
-        click.echo(
-            "Note: invoices are not limited by tenant yet; this user sees every "
-            "invoice.",
-            err=True,
-        )
+    click.echo(f"Created {role} {email}.")
 
 
 @users_cli.command("token")

@@ -164,6 +164,10 @@ FILTERS = {
 ROUTE_PARAMS = {
     "auth.login": {"next": value_or("/billing/invoices", "/billing/invoices?q=a")},
     "billing.client_options": {"client_email": value_or("acme", "ops@")},
+    "auth.sso": {
+        "token": value_or("eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "not-a-token"),
+        "next": value_or("/billing/invoices", "//evil.example"),
+    },
 }
 
 
@@ -206,6 +210,16 @@ POST_RULES = sorted(
     (r for r in APP.url_map.iter_rules() if "POST" in r.methods),
     key=lambda r: r.rule,
 )
+
+
+@pytest.fixture
+def app(monkeypatch, app_factory):
+    """The test app with single sign-on on, so /sso verifies what it is sent."""
+    monkeypatch.setenv("SSO_SECRET", "hostile-property-sso-secret-of-32-bytes+")
+    monkeypatch.setenv("SSO_ISSUER", "https://portal.example.test")
+    app = app_factory()
+    with app.app_context():
+        yield app
 
 
 @pytest.fixture
@@ -309,6 +323,7 @@ FORMS = {
         "remember": value_or("y"),
     },
     "auth.logout": {},
+    "auth.sso": ROUTE_PARAMS["auth.sso"],
     "billing.new_draft": DRAFT,
     "billing.edit_draft": DRAFT,
     "billing.draft_lines": DRAFT,
@@ -401,7 +416,7 @@ def test_post_forms_answer_generated_fields_without_5xx(app, admin, world, rule,
                 },
             )
     page = client.get(
-        "/login" if rule.endpoint == "auth.login" else "/billing/invoices"
+        "/login" if rule.endpoint in ("auth.login", "auth.sso") else "/billing/invoices"
     )
     token = csrf_token(page.get_data(as_text=True))
     response = client.post(

@@ -57,22 +57,18 @@ def test_create_user_in_the_default_tenant_without_tenant(app, runner):
     assert user("ada@example.com").tenant.slug == "default"
 
 
-def test_create_user_of_a_new_tenant_creates_it_and_says_what_it_sees(app, runner):
+def test_create_user_of_another_tenant_is_refused_until_invoices_are_scoped(
+    app, runner
+):
+    """Such a user would see every invoice; nothing is created."""
     args = ["users", "create", "bo@acme.example", "--role", "staff"]
     result = runner.invoke(args=[*args, "--tenant", "Acme", "--password", "pw-acme-1"])
-    assert result.exit_code == 0, result.output
-    assert "Created tenant acme." in result.output
-    assert "Created staff bo@acme.example of tenant acme." in result.output
-    assert "not limited by tenant yet; this user sees every invoice" in result.output
-    created = user("bo@acme.example")
-    assert created.tenant.slug == "acme" and created.check_password("pw-acme-1")
-
-    more = ["users", "create", "cy@acme.example", "--role", "staff", "--tenant"]
-    result = runner.invoke(args=[*more, "acme", "--password", "pw-acme-2"])
-    assert "Created tenant" not in result.output
-    assert user("cy@acme.example").tenant_id == created.tenant_id
+    assert result.exit_code == 1
+    assert "Tenant 'acme' cannot have users yet" in result.output
+    assert "would see every invoice" in result.output
+    assert user("bo@acme.example") is None
     db.session.commit()
-    assert db.session.scalars(select(Tenant.slug)).all().count("acme") == 1
+    assert "acme" not in db.session.scalars(select(Tenant.slug)).all()
 
 
 def test_create_user_refuses_a_bad_tenant_slug(app, runner):
