@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
 
 from invoice_app import drafts
 from invoice_app.extensions import db
@@ -252,3 +253,20 @@ def test_a_number_that_cannot_be_allocated_is_a_409_not_a_500(
     assert response.status_code == 409
     assert "could not be given a number" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Invoice)) == 1
+
+
+def test_more_lines_than_the_limit_are_refused_not_dropped(admin):
+    """WTForms would keep the first 200 and drop the rest without a word."""
+    data = draft_data(admin)
+    for i in range(201):
+        data[f"lines-{i}-description"] = f"Line {i}"
+        data[f"lines-{i}-quantity"] = "1"
+        data[f"lines-{i}-unit_price"] = "0.01"
+    response = admin.post("/billing/invoices/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(
+        r'id="draft-lines-error"[^>]*>At most 200 lines on one invoice; 201 were sent',
+        html,
+    )
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0

@@ -95,6 +95,21 @@ class LineForm(Form):
         field.parsed = value
 
 
+class LineList(FieldList):
+    """A FieldList that counts the entries posted, past max_entries too.
+
+    WTForms drops entries beyond max_entries without a word; the draft form
+    refuses them instead, so no line a user typed is lost silently.
+    """
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        prefix = re.escape(self.name) + r"-(\d+)-"
+        indices = {m.group(1) for key in formdata or () if (m := re.match(prefix, key))}
+        self.posted_entries = len(indices)
+        self.limit_message = ""
+        super().process(formdata, data, extra_filters)
+
+
 class DraftForm(FlaskForm):
     """A draft invoice: client, period, currency, terms, lines, adjustment."""
 
@@ -139,7 +154,7 @@ class DraftForm(FlaskForm):
         filters=[nfc],
         validators=[PlainText(), Length(max=200)],
     )
-    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=200)
+    lines = LineList(FormField(LineForm), min_entries=1, max_entries=200)
 
     def __init__(self, *args, today: date, known_client=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -195,7 +210,14 @@ class DraftForm(FlaskForm):
         return valid
 
     def validate_lines(self, field):
-        """The computed line amounts and totals fit their columns (once all parse)."""
+        """At most max_entries lines; their amounts and totals fit their columns."""
+        if field.posted_entries > field.max_entries:
+            # Shown beside the Add line button (the lines' own place for it).
+            field.limit_message = (
+                f"At most {field.max_entries} lines on one invoice; "
+                f"{field.posted_entries} were sent. Remove some, or split the invoice."
+            )
+            raise ValidationError(field.limit_message)
         lines = [line.form for line in field]
         numbers = [f for ln in lines for f in (ln.quantity, ln.unit_price)]
         parsed = all(hasattr(f, "parsed") for f in [self.adjustment, *numbers])
