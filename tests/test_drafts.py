@@ -192,12 +192,17 @@ def test_lines_are_added_and_removed_in_place(admin):
     assert 'value="Egress (GB)"' in html and "Compute" not in html
 
 
-def test_add_line_at_the_limit_says_so_next_to_the_lines(admin):
-    data = draft_data(admin)
-    for i in range(200):
+def with_lines(data: dict, count: int) -> dict:
+    """The form data with count lines of 0.01 each."""
+    for i in range(count):
         data[f"lines-{i}-description"] = f"Line {i}"
         data[f"lines-{i}-quantity"] = "1"
         data[f"lines-{i}-unit_price"] = "0.01"
+    return data
+
+
+def test_add_line_at_the_limit_says_so_next_to_the_lines(admin):
+    data = with_lines(draft_data(admin), 200)
     response = admin.post(
         "/billing/invoices/draft/lines",
         data={**data, "add_line": "1"},
@@ -257,11 +262,7 @@ def test_a_number_that_cannot_be_allocated_is_a_409_not_a_500(
 
 def test_more_lines_than_the_limit_are_refused_not_dropped(admin):
     """WTForms would keep the first 200 and drop the rest without a word."""
-    data = draft_data(admin)
-    for i in range(201):
-        data[f"lines-{i}-description"] = f"Line {i}"
-        data[f"lines-{i}-quantity"] = "1"
-        data[f"lines-{i}-unit_price"] = "0.01"
+    data = with_lines(draft_data(admin), 201)
     response = admin.post("/billing/invoices/new", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
