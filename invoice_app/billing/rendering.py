@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import current_app, render_template, request, url_for
@@ -31,22 +32,47 @@ def list_url(filters: InvoiceFilters, **changes) -> str:
 
 
 def table_context(filters: InvoiceFilters) -> dict:
-    """Everything the page and the fragment show for these filters."""
+    """Everything the page and the fragment show for these filters.
+
+    A search counts every match exactly, which for a common text takes longer
+    than its first page: the htmx fragment then shows the rows at once and asks
+    summary_url for the counts and totals (a plain page, without JavaScript,
+    has them inline). Without a search they come from the tally at once.
+    """
     day = today()
+    rows = page_of(filters, day)
+    context = {
+        "filters": filters,
+        "form": filter_form(filters),
+        "rows": rows,
+        "today": day,
+        "errors": {},
+        **_controls(filters),
+    }
+    if filters.q and is_fragment_request():
+        return context | {
+            "counts": None,
+            "totals": None,
+            "total": None,
+            "pages": None,
+            "has_next": len(rows) == filters.per_page,
+            "summary_url": url_for("billing.invoice_summary", **filters.to_args()),
+        }
+    return context | summary_context(filters, day)
+
+
+def summary_context(filters: InvoiceFilters, day: date) -> dict:
+    """The status counts, currency totals and page count of a list."""
     counted = summary(filters, day)
     total = sum(t.count for t in counted.totals)
     pages = max(1, -(-total // filters.per_page))
     return {
-        "filters": filters,
-        "form": filter_form(filters),
-        "rows": page_of(filters, day),
         "counts": counted.counts,
         "totals": counted.totals,
         "total": total,
         "pages": pages,
-        "today": day,
-        "errors": {},
-        **_controls(filters),
+        "has_next": filters.page < pages,
+        "summary_url": None,
     }
 
 
@@ -61,6 +87,8 @@ def error_context(form: InvoiceFilterForm) -> dict:
         "totals": [],
         "total": 0,
         "pages": 1,
+        "has_next": False,
+        "summary_url": None,
         "today": today(),
         "errors": form.errors,
         **_controls(filters),
@@ -91,6 +119,18 @@ def render_invoices(context: dict, status: int = 200):
         return body, status, headers
     body = render_template("billing/invoices.html", **context)
     return body, status, {"Vary": "HX-Request"}
+
+
+def render_summary(filters: InvoiceFilters):
+    """The second fragment of a searched list: its counts, totals and pages."""
+    context = {
+        "filters": filters,
+        "errors": {},
+        **_controls(filters),
+        **summary_context(filters, today()),
+    }
+    body = render_template("billing/_summary.html", **context)
+    return body, 200, {"Vary": "HX-Request"}
 
 
 def history_headers(filters: InvoiceFilters) -> dict[str, str]:

@@ -12,7 +12,13 @@ from ..lifecycle import allowed_actions
 from ..queries import invoice_row
 from ..web import is_api_request
 from . import bp
-from .rendering import error_context, max_per_page, render_invoices, table_context
+from .rendering import (
+    error_context,
+    max_per_page,
+    render_invoices,
+    render_summary,
+    table_context,
+)
 
 
 @bp.context_processor
@@ -47,6 +53,14 @@ def invoices():
     """The Invoice Manager: filters and the invoice table (page or fragment)."""
     filters = parse_filters(request.args, max_per_page())
     return render_invoices(table_context(filters))
+
+
+@bp.get("/invoice-summary")
+@login_required
+def invoice_summary():
+    """A searched list's counts, totals and page count: its second fragment."""
+    filters = parse_filters(request.args, max_per_page())
+    return render_summary(filters)
 
 
 @bp.get("/invoices/<number>")
