@@ -10,7 +10,9 @@ else dropped, migrated and seeded (benchmarks/seed.py). `{size}` in --database
 is replaced by the size; without it one database is reseeded per size. Then, for
 each request below, after a warm-up, the median and p95 of the server time
 (in-process, through the WSGI app: session, parsing, page, counts, totals,
-template or JSON) next to the floor: the bare SQL that fetches the same page of
+template or JSON; for a search the fragment holds the rows and "summary"
+times the second fragment, /billing/invoice-summary, with the status counts
+and totals) next to the floor: the bare SQL that fetches the same page of
 rows (the app's own statement, the one page_of() runs: for a search the walk
 when it fills the page, else page_query(); straight through the driver), and
 the ratio app/floor. "naive" is the plain ORDER BY … LIMIT … OFFSET over
@@ -175,10 +177,13 @@ def measure(
         floor, floor_p95 = _timed(_bare(app, args, "page"), runs, warmup)
         naive, _ = _timed(_bare(app, args, "naive"), runs, 1)
         counted, _ = _timed(_bare(app, args, "count"), runs, 1)
-        for kind, path, headers in (
-            ("fragment", "/billing/invoices", {"HX-Request": "true"}),
-            ("API", "/api/invoices", {}),
-        ):
+        htmx = {"HX-Request": "true"}
+        kinds = [("fragment", "/billing/invoices", htmx)]
+        if args.get("q"):
+            # A search's fragment has its rows only; this second request its counts.
+            kinds.append(("summary", "/billing/invoice-summary", htmx))
+        kinds.append(("API", "/api/invoices", {}))
+        for kind, path, headers in kinds:
 
             def get(path=path, headers=headers, args=args):
                 response = client.get(path, query_string=args, headers=headers)
