@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -96,6 +99,37 @@ def serving(app, host: str = "127.0.0.1"):
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@contextmanager
+def portal_server(page_for: Callable[[dict[str, list[str]]], str]):
+    """A portal on another site than the app's (localhost, not 127.0.0.1).
+
+    Each GET answers the HTML page_for(query) gives for its parsed query string.
+    Yields the portal's origin.
+    """
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = page_for(parse_qs(urlsplit(self.path).query)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)

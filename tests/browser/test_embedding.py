@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from contextlib import ExitStack
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import openpyxl
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, serving
+from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, portal_server, serving
 
 pytestmark = pytest.mark.browser
 
@@ -56,32 +54,16 @@ PORTAL_PAGE = """<!doctype html>
 """
 
 
-class PortalPage(BaseHTTPRequestHandler):
-    """GET /?src=<url>: a portal page that frames src."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        src = parse_qs(urlsplit(self.path).query).get("src", [""])[0]
-        body = PORTAL_PAGE.format(name=FRAME_NAME, src=html.escape(src)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture
 def portal() -> str:
-    """The portal's origin: http://localhost:<port>, another site than the app's."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), PortalPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    """The portal's origin; GET /?src=<url> is a portal page that frames src."""
+
+    def page(query: dict) -> str:
+        src = query.get("src", [""])[0]
+        return PORTAL_PAGE.format(name=FRAME_NAME, src=html.escape(src))
+
+    with portal_server(page) as origin:
+        yield origin
 
 
 @pytest.fixture

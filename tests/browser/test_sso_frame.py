@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 import time
 import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import jwt
 import pytest
 import time_machine
 from playwright.sync_api import Page, expect
 
-from .conftest import serving
+from .conftest import portal_server, serving
 
 pytestmark = pytest.mark.browser
 
@@ -78,32 +76,17 @@ def portal():
     """serve(app_url): the portal's origin; GET /?next=… signs in to app_url."""
     state = {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            query = parse_qs(urlsplit(self.path).query)
-            body = PORTAL_PAGE.format(
-                app=state["app"],
-                name=FRAME_NAME,
-                token=portal_token(),
-                next=html.escape(query.get("next", ["/billing/invoices?embed=1"])[0]),
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def page(query: dict) -> str:
+        return PORTAL_PAGE.format(
+            app=state["app"],
+            name=FRAME_NAME,
+            token=portal_token(),
+            next=html.escape(query.get("next", ["/billing/invoices?embed=1"])[0]),
+        )
 
-        def log_message(self, format, *args) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state["origin"] = f"http://localhost:{server.server_port}"
-    yield state
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with portal_server(page) as origin:
+        state["origin"] = origin
+        yield state
 
 
 @pytest.fixture
