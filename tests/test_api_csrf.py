@@ -55,7 +55,7 @@ def created() -> list[str]:
 def test_session_cookie_without_csrf_token_is_refused(api_post, admin):
     response = admin.post(api_post, json={"email": CLIENT_EMAIL})
     assert response.status_code == 400
-    assert response.json == {"error": "The CSRF token is missing."}
+    assert response.json == {"error": "The CSRF token is missing.", "errors": []}
     assert created() == []
 
 

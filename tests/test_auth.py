@@ -15,6 +15,7 @@ PUBLIC_ENDPOINTS = {
     "auth.sso_session_ended",
     "health.healthz",
     "health.readyz",
+    "api.openapi",
 }
 
 
@@ -49,7 +50,8 @@ def test_api_without_valid_credentials_is_401_json(client, headers):
     response = client.get("/api/invoices", headers=headers)
     assert response.status_code == 401
     assert response.json == {
-        "error": "Authentication required: sign in or send a token."
+        "error": "Authentication required: sign in or send a token.",
+        "errors": [],
     }
 
 

@@ -53,7 +53,9 @@ def load_user_from_token(req) -> User | None:
 def unauthorized():
     """JSON 401 for the API; a redirect to the login page for people."""
     if is_api_request():
-        response = jsonify(error="Authentication required: sign in or send a token.")
+        response = jsonify(
+            error="Authentication required: sign in or send a token.", errors=[]
+        )
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="invoices"'
         return response

@@ -11,6 +11,7 @@ from ..filters import InvalidFilters, parse_filters
 from ..lifecycle import allowed_actions
 from ..queries import invoice_row
 from ..web import is_api_request
+from ..web.errors import handle_http_error
 from . import bp
 from .rendering import (
     error_context,
@@ -43,7 +44,7 @@ BULK_DOWNLOADS = (
 def invalid_filters(error: InvalidFilters):
     """Bad filter values: 400, with each message next to its control."""
     if is_api_request():
-        return {"error": error.description, "errors": error.errors}, 400
+        return handle_http_error(error)
     return render_invoices(error_context(error.form), status=400)
 
 

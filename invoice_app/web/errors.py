@@ -12,10 +12,22 @@ from ..tenancy import OutOfScope
 from . import is_api_request, is_fragment_request
 
 
+def field_errors(error: HTTPException) -> list[dict]:
+    """[{"field", "message"}] of an error about given fields (bad filters)."""
+    return [
+        {"field": field, "message": message}
+        for field, messages in getattr(error, "errors", {}).items()
+        for message in messages
+    ]
+
+
 def handle_http_error(error: HTTPException):
-    """JSON for the API, plain text for htmx, a page in the portal shell otherwise."""
+    """JSON for the API, plain text for htmx, a page in the portal shell otherwise.
+
+    The API's errors all have one shape (api/schemas.py, Error).
+    """
     if is_api_request():
-        return jsonify(error=error.description), error.code
+        return jsonify(error=error.description, errors=field_errors(error)), error.code
     if is_fragment_request():
         # htmx shows this text above the table (app.js) and keeps the table.
         headers = {"Content-Type": "text/plain; charset=utf-8", "Vary": "HX-Request"}
