@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 from . import tenancy
 from .extensions import db
-from .models import DEFAULT_TENANT_SLUG, TENANT_SLUG, Role, Tenant, User
+from .models import (
+    DEFAULT_TENANT_SLUG,
+    TENANT_SLUG,
+    TOKEN_READ,
+    TOKEN_WRITE,
+    Role,
+    Tenant,
+    User,
+)
 
 invoices_cli = AppGroup("invoices", help="Import and maintain invoices.")
 users_cli = AppGroup("users", help="Manage billing users and API tokens.")
@@ -130,15 +138,30 @@ def create_user(email: str, role: str, tenant_slug: str, password: str) -> None:
 
 @users_cli.command("token")
 @click.argument("email")
-def create_token(email: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice([TOKEN_READ, TOKEN_WRITE]),
+    default=TOKEN_READ,
+    show_default=True,
+    help="read: look only; write: also create invoices (billing admins only).",
+)
+def create_token(email: str, scope: str) -> None:
     """Issue a new API token for a user (replacing the old one); shown once."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"There is no user {email}.")
+    if scope == TOKEN_WRITE and not user.is_admin:
+        raise click.BadParameter(
+            f"{user.email} is billing staff: only a billing admin's token can write.",
+            param_hint="--scope",
+        )
     token = secrets.token_urlsafe(32)
     user.api_token_hash = User.hash_token(token)
+    user.api_token_scope = scope
     db.session.commit()
-    click.echo(f"New API token for {user.email} (the previous one no longer works):")
+    click.echo(
+        f"New {scope} API token for {user.email} (the previous one no longer works):"
+    )
     click.echo(token)
 
 

@@ -159,6 +159,8 @@ SETTINGS: dict[str, Setting] = {
     "LOCALE": Setting("en_US", _locale),
     # The most rows one page (screen or API) shows.
     "PER_PAGE_MAX": Setting("200", _whole(1), from_env=False),
+    # The largest body POST /api/invoices reads (bytes): 200 lines fit many times.
+    "API_BODY_MAX": Setting("1048576", _whole(1024)),
     # Most invoices one bulk action (or "all that match") may change at once.
     "BULK_MAX": Setting("5000", _whole(1)),
     # Printed on invoice documents (exports/settings.py checks the logo path).

@@ -90,6 +90,13 @@ def totals_problems(totals: Totals) -> dict[str, str]:
     return problems
 
 
+def known_client_name(email: str) -> str | None:
+    """The name of the client with this e-mail (any case), if there is one."""
+    return db.session.scalar(
+        select(Client.name).where(func.lower(Client.email) == email.strip().lower())
+    )
+
+
 def _client_for(data: DraftInput) -> Client:
     email = data.client_email.strip().lower()
     client = db.session.scalar(select(Client).where(func.lower(Client.email) == email))
@@ -163,10 +170,11 @@ def fill_draft(invoice: Invoice, data: DraftInput) -> None:
     _apply(invoice, data, compute_totals(data.lines, data.currency, data.adjustment))
 
 
-def new_draft(data: DraftInput) -> Invoice:
-    """A DRAFT with the billing period's next number (not yet in the session)."""
+def new_draft(data: DraftInput, number: str | None = None) -> Invoice:
+    """A DRAFT numbered `number`, or with the billing period's next number (not
+    yet in the session)."""
     invoice = Invoice(
-        number=_next_number(data.billing_period),
+        number=number or _next_number(data.billing_period),
         status=Status.DRAFT.value,
         amount_paid=Decimal(0),
     )

@@ -283,18 +283,20 @@ def _check_amounts(data: drafts.DraftInput) -> None:
         raise InvalidChange(problems)
 
 
-def create(data: drafts.DraftInput, actor: str) -> Invoice:
-    """A new DRAFT with the next number for its billing period."""
+def create(data: drafts.DraftInput, actor: str, number: str | None = None) -> Invoice:
+    """A new DRAFT numbered `number`, else with the next number of its period."""
     _check_amounts(data)
     for _attempt in range(3):
         begin_write()
-        invoice = drafts.new_draft(data)
+        invoice = drafts.new_draft(data, number)
         db.session.add(invoice)
         try:
             db.session.flush()
         except IntegrityError:
-            # Another admin took the same number at the same moment; take the next.
             db.session.rollback()
+            if number:
+                raise LifecycleError(f"Invoice {number} exists already.") from None
+            # Another admin took the same number at the same moment; take the next.
             continue
         audit.record(
             invoice.id, invoice.number, actor, "create",

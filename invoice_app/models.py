@@ -367,6 +367,9 @@ class UsedToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+TOKEN_READ, TOKEN_WRITE = "read", "write"
+
+
 class User(UserMixin, db.Model):
     """A billing user who signs in to the portal, or calls the API with a token."""
 
@@ -388,6 +391,10 @@ class User(UserMixin, db.Model):
     allowed_clients: Mapped[list | None] = mapped_column(JSON)
     # Only a SHA-256 of the token is kept; the token itself is shown once.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What the token may do: `read`, or `write` (a billing admin's only).
+    api_token_scope: Mapped[str] = mapped_column(
+        String(5), default=TOKEN_READ, server_default=TOKEN_READ
+    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
@@ -452,3 +459,31 @@ def _refresh_search_text(session: Session, flush_context, instances) -> None:
 def _changed(obj, *names: str) -> bool:
     state = inspect(obj)
     return any(state.attrs[name].history.has_changes() for name in names)
+
+
+class IdempotencyKey(db.Model):
+    """A POST's Idempotency-Key: the request it came with and the answer it got.
+
+    A repeat with the same key and body is given the stored answer again; the
+    unique (user, key) lets only one of two racing requests through.
+    """
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_key_user_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", name="fk_idempotency_key_user_id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the method, path and body: the same key with another body is 422.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Empty while the first request is still running.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

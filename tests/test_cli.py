@@ -145,7 +145,9 @@ def issue_token(runner, email: str = "api@example.com") -> str:
     assert result.exit_code == 0, result.output
     *before, token = result.output.splitlines()
     shown = email.strip().lower()
-    assert before == [f"New API token for {shown} (the previous one no longer works):"]
+    assert before == [
+        f"New read API token for {shown} (the previous one no longer works):"
+    ]
     return token
 
 

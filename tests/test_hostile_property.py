@@ -323,6 +323,8 @@ FORMS = {
         "remember": value_or("y"),
     },
     "auth.logout": {},
+    # JSON only: a form body is refused (415); JSON bodies: test_api_contract.py.
+    "api.create_invoice": {},
     "auth.sso": ROUTE_PARAMS["auth.sso"],
     "billing.new_draft": DRAFT,
     "billing.edit_draft": DRAFT,

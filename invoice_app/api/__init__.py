@@ -1,9 +1,10 @@
 """JSON API over the same filters as the Invoice Manager screen."""
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 
 from ..extensions import csrf
+from ..models import TOKEN_WRITE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -33,4 +34,17 @@ def csrf_unless_token():
         csrf.protect()
 
 
-from . import views  # noqa: E402,F401  (routes register on import)
+@bp.before_request
+def token_may_write():
+    """A token writes only when it was issued with the `write` scope."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not signed_in_by_token():
+        return
+    if current_user.api_token_scope != TOKEN_WRITE:
+        abort(
+            403,
+            "This API token may only read. A billing admin can get a token that "
+            "writes: flask users token EMAIL --scope write.",
+        )
+
+
+from . import creating, views  # noqa: E402,F401  (routes register on import)

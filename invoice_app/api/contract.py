@@ -43,20 +43,30 @@ contract = SpecTree(
 )
 
 
-def answers(ok, *codes: int, conditional: bool = False) -> Answers:
-    """The answers of an operation: ok on 200, the Error model on each code
-    (400 and 401 are every operation's)."""
+def answers(ok, *codes: int, ok_status: int = 200, conditional=False) -> Answers:
+    """The answers of an operation: ok on ok_status, the Error model on each
+    code (400 and 401 are every operation's)."""
     errors = {f"HTTP_{code}": schemas.Error for code in (400, 401, *codes)}
     if conditional:
         errors["HTTP_304"] = None
-    return Answers(HTTP_200=ok, **errors)
+    return Answers(**{f"HTTP_{ok_status}": ok}, **errors)
 
 
-def declare(*, ok, errors=(), query=None, conditional=False, tags=("invoices",)):
+def declare(
+    *,
+    ok,
+    ok_status=200,
+    errors=(),
+    query=None,
+    json=None,
+    conditional=False,
+    tags=("invoices",),
+):
     """Put a view into the document (nothing is checked at request time)."""
     return contract.validate(
         query=query,
-        resp=answers(ok, *errors, conditional=conditional),
+        json=json,
+        resp=answers(ok, *errors, ok_status=ok_status, conditional=conditional),
         tags=list(tags),
         skip_validation=True,
     )

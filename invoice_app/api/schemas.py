@@ -153,3 +153,36 @@ def _query_model() -> type[BaseModel]:
 
 
 InvoiceQuery = _query_model()
+
+
+class NewLine(_Model):
+    description: str = Field(max_length=500, examples=["Compute (vCPU-hours)"])
+    quantity: Number
+    unit_price: Number
+
+
+class NewInvoice(_Model):
+    """An invoice from the billing engine: the fields of the JSON import.
+
+    The server computes every amount from the lines, as the draft form does
+    (quantity × unit price rounded half-up to the currency's places).
+    """
+
+    number: str | None = Field(
+        None, max_length=64, description="Given by the server when left out."
+    )
+    client_name: str = Field(
+        "", max_length=200, description="Needed when the client is new."
+    )
+    client_email: str = Field(max_length=254)
+    billing_period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2025-05"])
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$", examples=["EUR"])
+    status: Literal["DRAFT", "DUE"] = Field(
+        "DRAFT", description="DUE issues it at once (issue date today)."
+    )
+    due_date: date | None = None
+    payment_terms_days: int | None = Field(None, ge=0, le=365)
+    notes: str = Field("", max_length=2000)
+    adjustment: Money = "0"
+    adjustment_reason: str = Field("", max_length=200)
+    lines: list[NewLine] = Field(min_length=1, max_length=200)

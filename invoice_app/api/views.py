@@ -13,7 +13,7 @@ from . import bp, schemas, serializers
 from .contract import contract, declare
 
 
-def _json(model: schemas.BaseModel, status: int = 200):
+def json_answer(model: schemas.BaseModel, status: int = 200):
     """A model as the answer's body, exactly as the document describes it."""
     body = model.model_dump_json()
     return current_app.response_class(body, status, mimetype="application/json")
@@ -36,7 +36,7 @@ def invoices():
     filters = parse_filters(request.args, current_app.config["PER_PAGE_MAX"])
     day = today()
     rows = page_of(filters, day)
-    return _json(
+    return json_answer(
         schemas.InvoiceList(
             items=[serializers.invoice_item(row) for row in rows],
             total=sum(t.count for t in summary(filters, day).totals),
@@ -64,7 +64,7 @@ def invoice(number: str):
     answers 304 Not Modified.
     """
     row = _invoice_or_404(number)
-    response = _json(serializers.invoice_detail(row))
+    response = json_answer(serializers.invoice_detail(row))
     response.set_etag(str(row.Invoice.version))
     return response.make_conditional(request)
 
@@ -75,7 +75,7 @@ def invoice(number: str):
 def invoice_events(number: str):
     """The invoice's audit trail, newest first: who changed what, and when."""
     _invoice_or_404(number)
-    return _json(
+    return json_answer(
         schemas.EventList(
             items=[serializers.event(item) for item in audit.timeline(number)]
         )

@@ -17,14 +17,8 @@ from .forms import COMMON_CURRENCIES, DraftForm
 from .writing import form_version, invoice_or_404
 
 
-def _known_client(email: str) -> str | None:
-    return db.session.scalar(
-        select(Client.name).where(func.lower(Client.email) == email)
-    )
-
-
 def _draft_form(obj=None) -> DraftForm:
-    return DraftForm(today=today(), known_client=_known_client, obj=obj)
+    return DraftForm(today=today(), known_client=drafts.known_client_name, obj=obj)
 
 
 def _render_draft_form(form: DraftForm, invoice: Invoice | None, status: int = 200):
