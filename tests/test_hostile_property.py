@@ -325,6 +325,9 @@ FORMS = {
     "auth.logout": {},
     # JSON only: a form body is refused (415); JSON bodies: test_api_contract.py.
     "api.create_invoice": {},
+    "api.issue": {},
+    "api.record_payment": {},
+    "api.cancel": {},
     "auth.sso": ROUTE_PARAMS["auth.sso"],
     "billing.new_draft": DRAFT,
     "billing.edit_draft": DRAFT,

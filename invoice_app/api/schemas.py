@@ -186,3 +186,35 @@ class NewInvoice(_Model):
     adjustment: Money = "0"
     adjustment_reason: str = Field("", max_length=200)
     lines: list[NewLine] = Field(min_length=1, max_length=200)
+
+
+class DraftChanges(_Model):
+    """A draft's fields to change; those left out keep their values.
+
+    `lines`, when given, replaces every line.
+    """
+
+    client_name: str | None = Field(None, max_length=200)
+    client_email: str | None = Field(None, max_length=254)
+    billing_period: str | None = Field(None, pattern=r"^[0-9]{4}-[0-9]{2}$")
+    currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$")
+    due_date: date | None = None
+    payment_terms_days: int | None = Field(None, ge=0, le=365)
+    notes: str | None = Field(None, max_length=2000)
+    adjustment: Money | None = None
+    adjustment_reason: str | None = Field(None, max_length=200)
+    lines: list[NewLine] | None = Field(None, min_length=1, max_length=200)
+
+
+class NewPayment(_Model):
+    amount: Money
+    received_on: date
+    reference: str = Field("", max_length=200)
+
+
+class Cancellation(_Model):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Empty(_Model):
+    """No fields: the action needs none."""
