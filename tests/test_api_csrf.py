@@ -1,7 +1,7 @@
 """CSRF on the API: a bearer token stands in for it, a session cookie never does.
 
-The API only reads today; a throwaway POST route, registered under the API
-blueprint's name for these tests only, stands for the first route that writes.
+A throwaway POST route, registered under the API blueprint's name for these
+tests only, stands for any route that writes (tokens here may write).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def api_post(app) -> str:
 
 
 def token_for(runner, email: str) -> str:
-    return runner.invoke(args=["users", "token", email]).output.splitlines()[-1]
+    args = ["users", "token", email, "--scope", "write"]
+    return runner.invoke(args=args).output.splitlines()[-1]
 
 
 def created() -> list[str]:
@@ -69,15 +70,15 @@ def test_session_cookie_with_csrf_token_passes(api_post, admin):
 
 
 def test_bearer_token_needs_no_csrf_token(client, auth, runner, api_post):
-    auth.user("staff")
-    token = token_for(runner, "staff@example.test")
+    auth.user("admin", "engine@example.test")
+    token = token_for(runner, "engine@example.test")
     response = client.post(
         api_post,
         json={"email": CLIENT_EMAIL},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 201
-    assert created() == ["by staff@example.test"]
+    assert created() == ["by engine@example.test"]
 
 
 @pytest.mark.parametrize("header", ["Bearer not-a-token", "Basic YWRtaW46eA=="])
@@ -91,8 +92,8 @@ def test_session_cookie_with_a_bad_token_still_needs_csrf(api_post, admin, heade
 
 def test_someone_elses_token_beside_a_session_needs_csrf(api_post, app, admin, runner):
     """The session's user would act, so the token does not vouch for the request."""
-    Auth(app.test_client()).user("staff")
-    token = token_for(runner, "staff@example.test")
+    Auth(app.test_client()).user("admin", "engine@example.test")
+    token = token_for(runner, "engine@example.test")
     response = admin.post(
         api_post,
         json={"email": CLIENT_EMAIL},

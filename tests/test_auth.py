@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "health.healthz",
     "health.readyz",
     "api.openapi",
+    "api.docs",
 }
 
 

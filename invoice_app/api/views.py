@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import abort, current_app, render_template, request
 from flask_login import login_required
 
 from .. import audit
@@ -23,6 +23,12 @@ def json_answer(model: schemas.BaseModel, status: int = 200):
 def openapi():
     """The OpenAPI 3.1 document of this API (public: it holds no data)."""
     return contract.spec
+
+
+@bp.get("/docs")
+def docs():
+    """The document in a viewer (Swagger UI, vendored; public like the document)."""
+    return render_template("api/docs.html")
 
 
 @bp.get("/invoices")
