@@ -187,6 +187,7 @@ REFUSED = [
     ("email not an address", lambda: hs_token(email="ada"), "not an e-mail"),
     ("sub not text", lambda: hs_token(sub=42), "not valid"),
     ("theme unknown", lambda: hs_token(theme="pink"), "“light” or “dark”"),
+    ("tenant not a slug", lambda: hs_token(tenant="Acme Corp"), "must be a slug"),
     (
         "clients not a list",
         lambda: hs_token(clients="billing@acme.example"),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import jwt
 from flask import Flask, current_app
 
-from ..models import Role
+from ..models import TENANT_SLUG, Role
 
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 300
@@ -214,6 +214,14 @@ def _claims(payload: dict) -> SsoClaims:
             "bad_claim",
             "The sign-in token's “clients” must be a list of client e-mails.",
         )
+    tenant = _text(payload, "tenant", 63)
+    if not TENANT_SLUG.fullmatch(tenant):
+        # The slug names the tenant for good (CLI --tenant, URLs): no "Acme Corp".
+        raise TokenRefused(
+            "bad_claim",
+            "The sign-in token's “tenant” must be a slug: lower-case letters, "
+            "digits and hyphens (put the display name in “tenant_name”).",
+        )
     theme = _text(payload, "theme", 10, required=False)
     if theme and theme not in THEMES:
         raise TokenRefused(
@@ -223,7 +231,7 @@ def _claims(payload: dict) -> SsoClaims:
         sub=_text(payload, "sub", 255),
         jti=_text(payload, "jti", 255),
         email=email,
-        tenant=_text(payload, "tenant", 63),
+        tenant=tenant,
         role=role,
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         name=_text(payload, "name", 200, required=False),
