@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Python 3.11+, make and access to PyPI:
 #   make run    set up .venv, migrate the SQLite database, load demo data, serve
+#   make portal the app framed by the example portal (examples/portal), two tenants
 #   make test   Chromium (found or obtained: scripts/chromium.py), lint, format
 #               check and the whole test suite (unit, HTTP, CLI, browser)
 PYTHON ?= python3
@@ -8,7 +9,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test browser lint format install dev serve clean
+.PHONY: run portal test browser lint format install dev serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,14 @@ run: install
 	$(BIN)/flask demo setup
 	@echo "Invoice Manager: http://127.0.0.1:$(PORT)/billing/invoices"
 	$(BIN)/flask run --port $(PORT)
+
+# The app (127.0.0.1:$(PORT)) embedded by the example portal (localhost:5001,
+# another site), with demo data for two tenants; scripts/portal.sh runs both.
+portal: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo seed --tenant acme
+	$(BIN)/flask demo seed --tenant globex
+	BIN=$(BIN) PORT=$(PORT) scripts/portal.sh
 
 # Production-style: gunicorn with gunicorn.conf.py (PORT, GUNICORN_* override).
 serve: install
