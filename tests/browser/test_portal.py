@@ -427,5 +427,23 @@ def test_the_frame_talks_only_to_a_parent_of_an_allowed_origin(
                     "invoice-manager:signed-out",
                     "invoice-manager:height",
                 }
+                # Another stray hello does not take the frame's messages away
+                # from its parent: a taller page is still reported there.
+                frame.evaluate(
+                    "() => window.postMessage({type: 'invoice-manager:hello'}, '*')"
+                )
+                page.wait_for_timeout(200)
+                frame.evaluate(
+                    """() => {
+                      // (The app's CSP refuses inline style attributes.)
+                      const tall = document.createElement("div");
+                      tall.style.height = "900px";
+                      document.querySelector("main").append(tall);
+                    }"""
+                )
+                page.wait_for_function("(n) => window.heard.length > n", arg=len(heard))
+                assert page.evaluate("() => window.heard.at(-1).type") == (
+                    "invoice-manager:height"
+                )
             finally:
                 context.close()
