@@ -232,6 +232,12 @@ def test_a_deep_link_from_the_portal_reopens_the_same_filtered_view(
     assert "embed" not in parse_qs(urlsplit(path).query)
     deep_link = page.url
 
+    # The portal can move the frame itself (the handle's navigate()).
+    page.evaluate("() => window.invoiceManager.navigate('/billing/invoices?q=INV-3')")
+    expect(frame.locator(ROWS)).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"billing=%2Fbilling%2Finvoices%3Fq%3DINV-3"))
+    assert shown_numbers(frame) == ["INV-3"]
+
     # The link opened in another browser: the portal's sign-in first, then the
     # frame opens at the same filtered view.
     other = page.context.browser.new_context(viewport=VIEWPORT)
@@ -294,18 +300,32 @@ def test_a_refused_token_is_reported_to_the_portal(portal_page, sites):
     assert_no_login_form(page, frame)
 
 
+def contrast_failures(frame: Frame) -> list[str]:
+    """The elements axe finds with too little colour contrast (WCAG AA)."""
+    frame.evaluate(AXE_JS.read_text())
+    return frame.evaluate(
+        """async () => (await axe.run(document, {runOnly: ["color-contrast"]}))
+            .violations.flatMap(v => v.nodes.map(n => n.target.join(" ")))"""
+    )
+
+
 def test_dark_theme_keeps_enough_contrast(portal_page, sites, tenant_invoices):
     page = portal_page
     sign_in_to_portal(page, sites, GRACE)
     frame = app_frame(page, sites)
     expect(frame.locator(ROWS).first).to_be_visible()
     assert frame.locator("html").get_attribute("data-theme") == "dark"
-    frame.evaluate(AXE_JS.read_text())
-    violations = frame.evaluate(
-        """async () => (await axe.run(document, {runOnly: ["color-contrast"]}))
-            .violations.flatMap(v => v.nodes.map(n => n.target.join(" ")))"""
+    assert frame.evaluate("() => getComputedStyle(document.body).backgroundColor") == (
+        "rgb(18, 24, 31)"
     )
-    assert violations == []
+    assert contrast_failures(frame) == []
+    # An invoice's page (details, status, history) too.
+    number = shown_numbers(frame)[0]
+    frame.get_by_role("link", name=number, exact=True).click()
+    expect(frame.get_by_role("heading", level=1)).to_contain_text(number)
+    frame.wait_for_load_state("load")
+    assert frame.locator("html").get_attribute("data-theme") == "dark"
+    assert contrast_failures(frame) == []
 
 
 # --- messages from anyone else ---------------------------------------------------
