@@ -8,7 +8,8 @@
 //     path: "/billing/invoices?status=DUE",     // where to open (default the list)
 //     theme: "dark",                            // used when the token has no theme
 //     onNavigate: function (path) { ... },      // the user moved inside the frame
-//     onError: function (error) { ... }         // {code, message}: cannot sign in
+//     onError: function (error) { ... },        // {code, message}: cannot sign in
+//     title: "Invoices"                         // the frame's title (accessibility)
 //   });
 //   billing.navigate("/billing/invoices?status=PAID"); billing.destroy();
 //
@@ -26,6 +27,8 @@
   // A session that ends again this soon after it was renewed is a fault (a
   // blocked cookie, a wrong clock), not a reason to loop: onError instead.
   var RENEW_MIN_INTERVAL_MS = 10000;
+  // Until the app reports its height.
+  var INITIAL_HEIGHT_PX = 600;
   var mounts = 0;
 
   function fieldOf(form, name) {
@@ -58,7 +61,7 @@
     frame.name = name;
     frame.title = options.title || "Invoice Manager";
     frame.style.cssText = "display:block;width:100%;border:0;height:" +
-      (options.initialHeight || 600) + "px";
+      INITIAL_HEIGHT_PX + "px";
     // The sign-in form: hidden, posted into the frame by its name.
     var form = document.createElement("form");
     form.method = "post";
@@ -140,6 +143,13 @@
       signIn(path);
     }
 
+    function navigated(path) {
+      state.pageSinceSignIn = true;
+      if (path === state.path) return;
+      state.path = path;
+      if (typeof options.onNavigate === "function") options.onNavigate(path);
+    }
+
     function onMessage(event) {
       // Only this frame's window, and only while it shows the app's origin.
       if (event.origin !== origin || event.source !== frame.contentWindow) return;
@@ -152,12 +162,7 @@
           }
           break;
         case "navigate":
-          state.pageSinceSignIn = true;
-          var path = safePath(data.path);
-          if (path !== state.path) {
-            state.path = path;
-            if (typeof options.onNavigate === "function") options.onNavigate(path);
-          }
+          navigated(safePath(data.path));
           break;
         case "session-ended":
         case "signed-out":
