@@ -114,10 +114,11 @@ def _bare(app, args: dict, kind: str):
     from sqlalchemy import func, select
     from werkzeug.datastructures import MultiDict
 
+    from invoice_app import tenancy
     from invoice_app.clock import today
     from invoice_app.extensions import db
     from invoice_app.filters import parse_filters
-    from invoice_app.models import Invoice
+    from invoice_app.models import DEFAULT_TENANT_SLUG, Invoice
     from invoice_app.queries import (
         _where,
         invoice_query,
@@ -126,7 +127,7 @@ def _bare(app, args: dict, kind: str):
         walked_page_query,
     )
 
-    with app.app_context():
+    with app.app_context(), tenancy.use(tenancy.tenant_scope(DEFAULT_TENANT_SLUG)):
         filters = parse_filters(MultiDict(args))
         if kind == "naive":
             stmt = invoice_query(filters, today()).limit(filters.per_page)
@@ -140,6 +141,8 @@ def _bare(app, args: dict, kind: str):
                 walk = walked_page_query(filters, today(), page_budget(filters))
                 if len(db.session.execute(walk).all()) == filters.per_page:
                     stmt = walk
+        # Confined to the tenant as the app's requests are (tenancy.py).
+        stmt = tenancy.confine(stmt)
         # Literal values; with psycopg a % shows doubled, which LIKE reads the same.
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         connection = db.engine.raw_connection()

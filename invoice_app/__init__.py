@@ -23,7 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     # A test's config goes through the same checks as the environment.
     app.config.update(load_config(Path(app.instance_path), config))
 
-    from . import database
+    from . import database, tenancy
     from .web import (
         embedding,
         errors,
@@ -45,6 +45,8 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    # Before every blueprint's hooks and views: each request sees one tenant.
+    tenancy.register(app)
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .billing import bp as billing_bp

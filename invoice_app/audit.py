@@ -37,11 +37,14 @@ def record(
     action: str,
     changes: dict,
     note: str = "",
+    *,
+    tenant_id: int,
 ) -> AuditEvent:
     """Add an audit entry to the current session (committed with the change)."""
     # A user signed in through the portal: its `sub` and the token's `jti`.
     sub, jti = sso_identity() or (None, None)
     event = AuditEvent(
+        tenant_id=tenant_id,
         invoice_id=invoice_id,
         invoice_number=number,
         actor=actor,

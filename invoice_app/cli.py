@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -10,18 +13,44 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from . import tenancy
 from .extensions import db
-from .models import (
-    DEFAULT_TENANT_SLUG,
-    TENANT_SLUG,
-    Role,
-    User,
-    default_tenant,
-)
+from .models import DEFAULT_TENANT_SLUG, TENANT_SLUG, Role, Tenant, User
 
 invoices_cli = AppGroup("invoices", help="Import and maintain invoices.")
 users_cli = AppGroup("users", help="Manage billing users and API tokens.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
+
+
+def tenant_option(command):
+    """--tenant SLUG: the tenant a command works in (created if new)."""
+    return click.option(
+        "--tenant",
+        "tenant_slug",
+        default=DEFAULT_TENANT_SLUG,
+        show_default=True,
+        help="Slug of the tenant (portal account); created if new.",
+    )(command)
+
+
+def _checked_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not TENANT_SLUG.fullmatch(slug):
+        raise click.BadParameter(
+            "use 1 to 63 lower-case letters, digits and hyphens, starting with a "
+            "letter or digit",
+            param_hint="--tenant",
+        )
+    return slug
+
+
+@contextmanager
+def in_tenant(slug: str) -> Iterator[Tenant]:
+    """Run the command confined to tenant `slug`, as a request of its users is."""
+    scope = tenancy.tenant_scope(_checked_slug(slug), create=True)
+    db.session.commit()
+    with tenancy.use(scope):
+        yield db.session.get(Tenant, scope.tenant_id)
 
 
 @invoices_cli.command("import")
@@ -33,12 +62,16 @@ demo_cli = AppGroup("demo", help="Demo data for a first look.")
     help="CSV of line items (invoice_number,description,quantity,unit_price,amount).",
 )
 @click.option("--update", is_flag=True, help="Replace invoices whose number exists.")
-def import_command(file: Path, lines_file: Path | None, update: bool) -> None:
-    """Import invoices from CSV or JSON, all or nothing."""
+@tenant_option
+def import_command(
+    file: Path, lines_file: Path | None, update: bool, tenant_slug: str
+) -> None:
+    """Import invoices from CSV or JSON into a tenant, all or nothing."""
     from .importing import ImportRejected, import_file
 
     try:
-        result = import_file(file, lines_file, update=update)
+        with in_tenant(tenant_slug):
+            result = import_file(file, lines_file, update=update)
     except ImportRejected as rejected:
         for error in rejected.errors:
             click.echo(f"{file.name}: {error}", err=True)
@@ -66,13 +99,7 @@ def mark_overdue_command() -> None:
 @click.option(
     "--role", type=click.Choice([r.value for r in Role]), required=True, help="Role."
 )
-@click.option(
-    "--tenant",
-    "tenant_slug",
-    default=DEFAULT_TENANT_SLUG,
-    show_default=True,
-    help="Slug of the user's tenant (created if new).",
-)
+@tenant_option
 @click.option(
     "--password",
     prompt=True,
@@ -87,31 +114,18 @@ def create_user(email: str, role: str, tenant_slug: str, password: str) -> None:
         raise click.BadParameter(
             f"{email!r} is not an e-mail address", param_hint="EMAIL"
         )
-    tenant_slug = tenant_slug.strip().lower()
-    if not TENANT_SLUG.fullmatch(tenant_slug):
-        raise click.BadParameter(
-            "use 1 to 63 lower-case letters, digits and hyphens, starting with a "
-            "letter or digit",
-            param_hint="--tenant",
-        )
+    tenant_slug = _checked_slug(tenant_slug)
     if len(password) < 8:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
     if db.session.scalar(select(User).where(User.email == email)):
         raise click.ClickException(f"A user {email} exists already.")
-    if tenant_slug != DEFAULT_TENANT_SLUG:
-        # Invoices are not scoped by tenant yet, so a user of another tenant would
-        # see every invoice; /sso refuses such tokens for the same reason.
-        raise click.ClickException(
-            f"Tenant {tenant_slug!r} cannot have users yet: invoices are not "
-            f"limited by tenant so far, and such a user would see every invoice. "
-            f"Only the default tenant ({DEFAULT_TENANT_SLUG!r}) can have users "
-            "for now."
-        )
-    user = User(email=email, role=role, tenant=default_tenant(db.session))
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    click.echo(f"Created {role} {email}.")
+    with in_tenant(tenant_slug) as tenant:
+        user = User(email=email, role=role, tenant=tenant)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+    where = "" if tenant_slug == DEFAULT_TENANT_SLUG else f" in tenant {tenant_slug}"
+    click.echo(f"Created {role} {email}{where}.")
 
 
 @users_cli.command("token")
@@ -130,8 +144,9 @@ def create_token(email: str) -> None:
 
 @demo_cli.command("seed")
 @click.option("--invoices", "count", default=400, show_default=True, type=int)
-def seed(count: int) -> None:
-    """Add demo invoices in bulk (idempotent: existing numbers are skipped)."""
+@tenant_option
+def seed(count: int, tenant_slug: str) -> None:
+    """Add demo invoices to a tenant in bulk (existing numbers are skipped)."""
     from .clock import today
     from .demo.load import seed_demo
 
@@ -140,8 +155,13 @@ def seed(count: int) -> None:
         if count >= 200_000 and added % 100_000 == 0:
             click.echo(f"  {added:,} written …", err=True)
 
-    added = seed_demo(count, today(), progress=progress)
-    click.echo(f"Added {added} demo invoices.")
+    with in_tenant(tenant_slug) as tenant:
+        # Each tenant's own demo history (the default tenant's is as it was).
+        default = tenant.slug == DEFAULT_TENANT_SLUG
+        history = 2025 if default else zlib.crc32(tenant.slug.encode())
+        added = seed_demo(count, today(), seed=history, progress=progress)
+    where = "" if tenant_slug == DEFAULT_TENANT_SLUG else f" to tenant {tenant_slug}"
+    click.echo(f"Added {added} demo invoices{where}.")
 
 
 @demo_cli.command("setup")

@@ -189,6 +189,7 @@ def issue(invoice: Invoice, version: int, actor: str, today: date) -> Invoice:
         "issue",
         audit.diff(before, _snapshot(invoice)),
         note=note,
+        tenant_id=invoice.tenant_id,
     )
     db.session.commit()
     return invoice
@@ -241,6 +242,7 @@ def record_payment(
     audit.record(
         invoice.id, invoice.number, actor, "payment",
         audit.diff(before, _snapshot(invoice)),
+        tenant_id=invoice.tenant_id,
         note=f"{payment.amount} {invoice.currency} received {payment.received_on}"
         + (f", ref. {payment.reference}" if payment.reference else ""),
     )  # fmt: skip
@@ -268,6 +270,7 @@ def cancel(invoice: Invoice, version: int, actor: str, reason: str, today: date)
     audit.record(
         invoice.id, invoice.number, actor, "cancel",
         audit.diff(before, _snapshot(invoice)), note=reason,
+        tenant_id=invoice.tenant_id,
     )  # fmt: skip
     db.session.commit()
     return invoice
@@ -296,6 +299,7 @@ def create(data: drafts.DraftInput, actor: str) -> Invoice:
         audit.record(
             invoice.id, invoice.number, actor, "create",
             audit.diff({}, drafts.draft_fields(invoice)),
+            tenant_id=invoice.tenant_id,
         )  # fmt: skip
         db.session.commit()
         return invoice
@@ -319,6 +323,7 @@ def edit(
     audit.record(
         invoice.id, invoice.number, actor, "edit",
         audit.diff(before, drafts.draft_fields(invoice)),
+        tenant_id=invoice.tenant_id,
     )  # fmt: skip
     db.session.commit()
     return invoice
@@ -328,7 +333,10 @@ def delete(invoice: Invoice, version: int, actor: str, today: date) -> None:
     """Delete a DRAFT; its audit trail stays, by number."""
     before = drafts.draft_fields(invoice)
     _guarded_update(invoice, "delete", version, today)
-    audit.record(None, invoice.number, actor, "delete", audit.diff(before, {}))
+    audit.record(
+        None, invoice.number, actor, "delete", audit.diff(before, {}),
+        tenant_id=invoice.tenant_id,
+    )  # fmt: skip
     db.session.delete(invoice)
     db.session.commit()
 
@@ -337,12 +345,12 @@ def mark_overdue(today: date, actor: str = "system (mark-overdue)") -> list[str]
     """Persist OVER_DUE for DUE invoices past their due date; returns their numbers."""
     begin_write()
     rows = db.session.execute(
-        select(Invoice.id, Invoice.number, Invoice.due_date).where(
+        select(Invoice.id, Invoice.number, Invoice.due_date, Invoice.tenant_id).where(
             Invoice.status == Status.DUE.value, Invoice.due_date < today
         )
     ).all()
     changed = []
-    for invoice_id, number, due in rows:
+    for invoice_id, number, due, tenant_id in rows:
         result = db.session.execute(
             update(Invoice)
             .where(Invoice.id == invoice_id, Invoice.status == Status.DUE.value)
@@ -354,7 +362,7 @@ def mark_overdue(today: date, actor: str = "system (mark-overdue)") -> list[str]
             audit.record(
                 invoice_id, number, actor, "mark-overdue",
                 {"status": [Status.DUE.value, Status.OVER_DUE.value]},
-                note=f"due {due}",
+                note=f"due {due}", tenant_id=tenant_id,
             )  # fmt: skip
     db.session.commit()
     return changed

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     event,
     inspect,
     select,
@@ -89,10 +90,12 @@ class Client(db.Model):
     """A customer account; matched by e-mail on import."""
 
     __tablename__ = "client"
-    # Sorting the list by client name walks this index (migration 0002); quick
-    # search looks clients up by trigram (0006; SQLite: the FTS5 client_search).
+    # Sorting the list by client name walks this index (migrations 0002, 0007);
+    # quick search looks clients up by trigram (0006; SQLite: the FTS5
+    # client_search). An e-mail names one client of a tenant (0007).
     __table_args__ = (
-        Index("ix_client_name", "name"),
+        UniqueConstraint("tenant_id", "email", name="uq_client_tenant_email"),
+        Index("ix_client_name", "tenant_id", "name"),
         Index(
             "ix_client_search_trgm",
             "search_text",
@@ -102,14 +105,17 @@ class Client(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Filled in on flush from the tenant scope in force (tenancy.py).
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
     # Case-folded name and e-mail, kept in step by the flush hook below: quick
     # search finds clients first, then their invoices by client_id (search.py).
     # Only SQL reads it: loading a client does not (nor needs it to exist, as
     # before migration 0006).
     search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
 
+    tenant: Mapped[Tenant] = relationship()
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client")
 
     def compute_search_text(self) -> str:
@@ -122,23 +128,49 @@ class Invoice(db.Model):
 
     __tablename__ = "invoice"
     __table_args__ = (
-        # Sort indexes end in id, the tie-breaker, so a page is an index range
-        # (migration 0002, which also adds the SQLite FTS5 table and the tally).
-        Index("ix_invoice_status_due_date", "status", "due_date"),
-        Index("ix_invoice_status_period", "status", "billing_period", "id", "due_date"),
+        # Every list is one tenant's (tenancy.py), so the sort indexes start
+        # with tenant_id (0007) and end in id, the tie-breaker, so a page is an
+        # index range (migration 0002, which also adds the SQLite FTS5 table
+        # and the tally). A number names one invoice of a tenant.
+        UniqueConstraint("tenant_id", "number", name="uq_invoice_tenant_number"),
+        Index("ix_invoice_status_due_date", "tenant_id", "status", "due_date"),
+        Index(
+            "ix_invoice_status_period",
+            "tenant_id",
+            "status",
+            "billing_period",
+            "id",
+            "due_date",
+        ),
         # The default order, with the filtered columns along for the walk.
         Index(
             "ix_invoice_billing_period",
+            "tenant_id",
             "billing_period",
             "id",
             "status",
             "due_date",
             "issue_date",
         ),
-        Index("ix_invoice_due_date", "due_date", "id", "billing_period", "status"),
-        Index("ix_invoice_issue_date", "issue_date", "id", "billing_period", "status"),
+        Index(
+            "ix_invoice_due_date",
+            "tenant_id",
+            "due_date",
+            "id",
+            "billing_period",
+            "status",
+        ),
+        Index(
+            "ix_invoice_issue_date",
+            "tenant_id",
+            "issue_date",
+            "id",
+            "billing_period",
+            "status",
+        ),
         # A search's counts and totals for the clients it names read this index
-        # alone: every column they group, sum or filter rides along (0006).
+        # alone: every column they group, sum or filter rides along (0006). A
+        # client is one tenant's, so client_id needs no tenant_id before it.
         Index(
             "ix_invoice_client_id",
             "client_id",
@@ -151,8 +183,8 @@ class Invoice(db.Model):
             "billing_period",
             "issue_date",
         ),
-        Index("ix_invoice_usage_cost", "usage_cost", "id"),
-        Index("ix_invoice_payable", "payable", "id"),
+        Index("ix_invoice_usage_cost", "tenant_id", "usage_cost", "id"),
+        Index("ix_invoice_payable", "tenant_id", "payable", "id"),
         Index(
             "ix_invoice_search_trgm",
             "search_text",
@@ -163,7 +195,9 @@ class Invoice(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
+    # Always its client's tenant (set on flush, tenancy.py).
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    number: Mapped[str] = mapped_column(String(64))
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
     # The first day of the billed month.
     billing_period: Mapped[date] = mapped_column(Date)
@@ -196,6 +230,7 @@ class Invoice(db.Model):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
+    tenant: Mapped[Tenant] = relationship()
     client: Mapped[Client] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice",
@@ -263,13 +298,19 @@ class AuditEvent(db.Model):
     """Who changed what on an invoice, and when (before and after values)."""
 
     __tablename__ = "audit_event"
+    # An invoice's trail is looked up by tenant and number (0007).
+    __table_args__ = (
+        Index("ix_audit_event_tenant_number", "tenant_id", "invoice_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Its invoice's tenant (set on flush, tenancy.py).
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
     # Kept by number too, so the trail of a deleted draft survives it.
     invoice_id: Mapped[int | None] = mapped_column(
         ForeignKey("invoice.id", ondelete="SET NULL"), index=True
     )
-    invoice_number: Mapped[str] = mapped_column(String(64), index=True)
+    invoice_number: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(40))
     # {"field": [before, after], ...} as JSON text, values as strings.
@@ -338,7 +379,7 @@ class User(UserMixin, db.Model):
     # Empty for users who sign in through the portal (single sign-on) only.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.STAFF.value)
-    # Left empty, the default tenant is filled in on flush (_assign_tenant).
+    # Left empty, filled in on flush from the tenant scope in force (tenancy.py).
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
     # The portal's id for the user (the token's `sub`); set by single sign-on.
     sso_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -374,14 +415,6 @@ class User(UserMixin, db.Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
-
-
-@event.listens_for(Session, "before_flush")
-def _assign_tenant(session: Session, flush_context, instances) -> None:
-    """A user created without a tenant belongs to the default one."""
-    for obj in session.new:
-        if isinstance(obj, User) and obj.tenant is None and obj.tenant_id is None:
-            obj.tenant = default_tenant(session)
 
 
 @event.listens_for(Session, "before_flush")

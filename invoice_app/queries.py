@@ -4,7 +4,9 @@ At a million invoices (measured in benchmarks/README.md):
 - a page selects only ids over a sort index, then joins the rows of that page
   (a deferred join), so deep pages skip index entries, not whole rows;
 - the status counts and totals of a list without a search come from
-  invoice_tally, which database triggers keep exact on every write;
+  invoice_tally, which database triggers keep exact on every write, per tenant;
+- every statement is confined to the user's tenant by tenancy.py, and the
+  sort indexes start with tenant_id;
 - quick search is narrowed by a trigram index first (search.py).
 """
 
@@ -19,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Integer,
     MetaData,
     Select,
     String,
@@ -45,13 +48,16 @@ from .search import (
     row_predicate,
     search_predicate,
 )
+from .tenancy import current as current_scope
+from .tenancy import tally_criteria
 
-# Counts and sums of invoices per (status, currency, period, due date, issue
-# date), maintained by triggers on invoice (migration 0002). The app only reads
-# it, so it lives outside the models' metadata.
+# Counts and sums of invoices per (tenant, status, currency, period, due date,
+# issue date), maintained by triggers on invoice (migrations 0002, 0007). The
+# app only reads it, so it lives outside the models' metadata.
 invoice_tally = Table(
     "invoice_tally",
     MetaData(),
+    Column("tenant_id", Integer),
     Column("status", String(10)),
     Column("currency", String(3)),
     Column("billing_period", Date),
@@ -308,10 +314,14 @@ def _walk_period_index(filters: InvoiceFilters, today: date) -> bool:
     dated = filters.date_field != "period" and (filters.date_from or filters.date_to)
     if not (dated or filters.status == Status.OVER_DUE):
         return False  # ix_invoice_status_period or the period index, in order
+    scope = current_scope()
+    if scope is not None and scope.limited_to_clients:
+        return False  # a few clients' invoices: the client index, sorted
     t = invoice_tally.c
     period_range = (
         _date_predicates(filters, t) if filters.date_field == "period" else []
     )
+    period_range += tally_criteria(t)
     matching = case((and_(*_where(filters, today, source=t)), t.invoices), else_=0)
     periods = db.session.execute(
         select(func.sum(t.invoices), func.sum(matching))
@@ -355,6 +365,7 @@ def _groups(filters: InvoiceFilters, today: date) -> Select:
     names come from ix_invoice_client_id alone (which carries every column used
     here); the others through the trigram index.
     """
+    scope = current_scope()
     if filters.q:
         source, count = Invoice, func.count()
         clients = matching_clients(filters.q)
@@ -362,9 +373,14 @@ def _groups(filters: InvoiceFilters, today: date) -> Select:
             [Invoice.client_id.in_(clients)],
             [own_text_predicate(filters.q), Invoice.client_id.not_in(clients)],
         ]
+    elif scope is not None and scope.limited_to_clients:
+        # The tally knows tenants, not clients: a user limited to some clients
+        # has their invoices counted from ix_invoice_client_id.
+        source, count = Invoice, func.count()
+        parts = [[]]
     else:
         source, count = invoice_tally.c, func.sum(invoice_tally.c.invoices)
-        parts = [[]]
+        parts = [tally_criteria(invoice_tally.c)]
     status = _effective_status(source, today)
     where = _where(filters, today, with_status=False, with_search=False, source=source)
     selects = [

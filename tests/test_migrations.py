@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, SAWarning
 from invoice_app.database import UNMODELLED_TABLES, include_object
 from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters
-from invoice_app.models import AuditEvent, Client, Invoice, Payment, User
+from invoice_app.models import AuditEvent, Invoice, Payment, User
 from invoice_app.queries import invoice_query
 
 
@@ -95,28 +95,67 @@ def test_what_the_lifecycle_allows_passes_every_constraint(app, make_invoice):
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 3
 
 
+def _old_invoice(conn, number: str, **values) -> int:
+    """An invoice row as the code of 0002 wrote it (no tenant, no CHECKs)."""
+    row = {
+        "number": number, "billing_period": "2025-05-01", "currency": "USD",
+        "usage_cost": 150000, "payable": 150000, "issue_date": "2025-06-01",
+        "due_date": "2025-06-30", "status": "DUE", "paid_date": None, "notes": "",
+        "adjustment": 0, "adjustment_reason": "", "amount_paid": 0,
+        "cancel_reason": "", "version": 1, "search_text": number.casefold(),
+        **values,
+    }  # fmt: skip
+    row["search_text"] = "\n".join([number, row["notes"]]).casefold()
+    names = ", ".join(row)
+    marks = ", ".join(f":{name}" for name in row)
+    return conn.execute(
+        text(
+            f"INSERT INTO invoice (client_id, created_at, updated_at, {names})"
+            " SELECT id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+            f"{marks} FROM client RETURNING id"
+        ),
+        row,
+    ).scalar_one()
+
+
 def test_0004_keeps_every_row_and_settles_what_nothing_can_pay(app, make_invoice):
     """Downgrade to 0002, write what the old code could, upgrade again."""
-    # The client first: the models write client.search_text, which 0002 lacks.
-    db.session.add(Client(name="Acme Analytics", email="acmeanalytics@example.test"))
-    db.session.commit()
+    db.session.remove()
     downgrade(revision="0002")
     try:
-        kept = make_invoice(
-            number="INV-KEEP", notes="findme", amount_paid=Decimal("5.00"),
-            lines=[("Compute", "1", "15", "15.00"), ("Disk", "0", "1", "0.00")],
-        )  # fmt: skip
-        db.session.add(
-            Payment(invoice=kept, amount=Decimal(5), received_on=date(2025, 6, 2))
-        )
-        stuck = make_invoice(number="INV-ZERO", payable=Decimal(0), status="DUE")
-        credit = make_invoice(
-            number="INV-CREDIT", status="PAID", paid_date=date(2025, 6, 1),
-            payable=Decimal("-20.00"), amount_paid=Decimal("-20.00"),
-        )  # fmt: skip
-        db.session.commit()
-        ids = (kept.id, stuck.id, credit.id)
-        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO client (name, email) VALUES"
+                    " ('Acme Analytics', 'acmeanalytics@example.test')"
+                )
+            )
+            kept = _old_invoice(conn, "INV-KEEP", notes="findme", amount_paid=50000)
+            for position, (description, amount) in enumerate(
+                [("Compute", 150000), ("Disk", 0)]
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO invoice_line (invoice_id, position,"
+                        " description, quantity, unit_price, amount)"
+                        " VALUES (:id, :p, :d, 10000, 15000000, :a)"
+                    ),
+                    {"id": kept, "p": position, "d": description, "a": amount},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO payment (invoice_id, amount, received_on,"
+                    " reference, created_at)"
+                    " VALUES (:id, 50000, '2025-06-02', '', CURRENT_TIMESTAMP)"
+                ),
+                {"id": kept},
+            )
+            stuck = _old_invoice(conn, "INV-ZERO", payable=0)
+            credit = _old_invoice(
+                conn, "INV-CREDIT", status="PAID", paid_date="2025-06-01",
+                payable=-200000, amount_paid=-200000,
+            )  # fmt: skip
+        ids = (kept, stuck, credit)
     finally:
         upgrade()
     kept, stuck, credit = (db.session.get(Invoice, i) for i in ids)

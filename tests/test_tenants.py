@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from invoice_app.extensions import db
-from invoice_app.models import Tenant, User
+from invoice_app.models import Client, Invoice, Tenant, User
 
 
 def user(email: str) -> User:
@@ -57,18 +59,14 @@ def test_create_user_in_the_default_tenant_without_tenant(app, runner):
     assert user("ada@example.com").tenant.slug == "default"
 
 
-def test_create_user_of_another_tenant_is_refused_until_invoices_are_scoped(
-    app, runner
-):
-    """Such a user would see every invoice; nothing is created."""
+def test_create_user_of_another_tenant_creates_the_tenant(app, runner):
     args = ["users", "create", "bo@acme.example", "--role", "staff"]
     result = runner.invoke(args=[*args, "--tenant", "Acme", "--password", "pw-acme-1"])
-    assert result.exit_code == 1
-    assert "Tenant 'acme' cannot have users yet" in result.output
-    assert "would see every invoice" in result.output
-    assert user("bo@acme.example") is None
-    db.session.commit()
-    assert "acme" not in db.session.scalars(select(Tenant.slug)).all()
+    assert result.exit_code == 0, result.output
+    assert result.output == "Created staff bo@acme.example in tenant acme.\n"
+    bo = user("bo@acme.example")
+    assert (bo.tenant.slug, bo.tenant.name, bo.role) == ("acme", "acme", "staff")
+    assert db.session.scalars(select(Tenant.slug)).all() == ["acme"]
 
 
 def test_create_user_refuses_a_bad_tenant_slug(app, runner):
@@ -78,3 +76,113 @@ def test_create_user_refuses_a_bad_tenant_slug(app, runner):
     assert "--tenant" in result.output and "lower-case letters" in result.output
     assert user("x@example.com") is None
     assert "acme corp/1" not in db.session.scalars(select(Tenant.slug)).all()
+
+
+# --- the CLI works in one tenant ----------------------------------------------
+
+IMPORT_CSV = """\
+invoice_number,client_name,client_email,billing_period,currency,usage_cost,payable,issue_date,due_date,status,paid_date,notes
+INV-1,Müller GmbH,billing@mueller.example,2025-05,EUR,150.00,140.00,2025-06-01,2025-06-30,DUE,,
+INV-2,Tanaka Robotics,ap@tanaka.example,2025-05,JPY,5000,5000,2025-06-01,2025-07-01,DUE,,
+"""  # noqa: E501
+
+
+def tenant_rows(slug: str) -> list[tuple]:
+    db.session.commit()
+    return db.session.execute(
+        select(Invoice.number, Client.email, Invoice.payable)
+        .join(Client, Invoice.client_id == Client.id)
+        .join(Tenant, Invoice.tenant_id == Tenant.id)
+        .where(Tenant.slug == slug, Client.tenant_id == Tenant.id)
+        .order_by(Invoice.number)
+    ).all()
+
+
+def test_import_into_two_tenants_keeps_them_apart(app, runner, tmp_path):
+    path = tmp_path / "invoices.csv"
+    path.write_text(IMPORT_CSV, encoding="utf-8")
+    first = runner.invoke(args=["invoices", "import", str(path), "--tenant", "acme"])
+    assert first.exit_code == 0, first.output
+    assert first.output == "Imported 2 new and 0 updated invoices.\n"
+    # The same numbers and client e-mails in another tenant are that tenant's own.
+    second = runner.invoke(args=["invoices", "import", str(path), "--tenant", "globex"])
+    assert second.exit_code == 0, second.output
+    assert second.output == "Imported 2 new and 0 updated invoices.\n"
+    expected = [
+        ("INV-1", "billing@mueller.example", Decimal("140.00")),
+        ("INV-2", "ap@tanaka.example", Decimal("5000")),
+    ]
+    assert tenant_rows("acme") == tenant_rows("globex") == expected
+    # Within one tenant a number stays unique: a second import is refused.
+    again = runner.invoke(args=["invoices", "import", str(path), "--tenant", "acme"])
+    assert again.exit_code == 1
+    assert "INV-1" in again.output and "nothing was imported" in again.output
+    # Without --tenant: the default tenant, which has none of them.
+    default = runner.invoke(args=["invoices", "import", str(path)])
+    assert default.exit_code == 0, default.output
+    assert len(tenant_rows("default")) == 2
+
+
+def test_import_update_replaces_the_tenants_own_invoice_only(app, runner, tmp_path):
+    path = tmp_path / "invoices.csv"
+    path.write_text(IMPORT_CSV, encoding="utf-8")
+    for slug in ("acme", "globex"):
+        runner.invoke(args=["invoices", "import", str(path), "--tenant", slug])
+    path.write_text(IMPORT_CSV.replace("150.00,140.00", "150.00,120.00"), "utf-8")
+    result = runner.invoke(
+        args=["invoices", "import", str(path), "--tenant", "globex", "--update"]
+    )
+    assert result.exit_code == 0, result.output
+    assert tenant_rows("globex")[0][2] == Decimal("120.00")
+    assert tenant_rows("acme")[0][2] == Decimal("140.00")
+
+
+def test_import_refuses_a_bad_tenant_slug(app, runner, tmp_path):
+    path = tmp_path / "invoices.csv"
+    path.write_text(IMPORT_CSV, encoding="utf-8")
+    result = runner.invoke(args=["invoices", "import", str(path), "--tenant", "a b"])
+    assert result.exit_code == 2
+    assert "--tenant" in result.output and "lower-case letters" in result.output
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
+
+
+def test_demo_seed_per_tenant(app, runner):
+    seed_acme = ["demo", "seed", "--invoices", "40", "--tenant", "acme"]
+    result = runner.invoke(args=seed_acme)
+    assert result.exit_code == 0, result.output
+    assert result.output == "Added 40 demo invoices to tenant acme.\n"
+    result = runner.invoke(args=["demo", "seed", "--invoices", "30"])
+    assert result.output == "Added 30 demo invoices.\n"
+    acme = tenant_rows("acme")
+    assert len(acme) == 40 and len(tenant_rows("default")) == 30
+    assert all(email.endswith("@acme.example.com") for _, email, _ in acme)
+    # Seeding again adds nothing: the numbers exist in that tenant.
+    again = runner.invoke(args=seed_acme)
+    assert again.output == "Added 0 demo invoices to tenant acme.\n"
+    # The tally counts each tenant apart.
+    db.session.commit()
+    tallied = dict(
+        db.session.execute(
+            text(
+                "SELECT tenant.slug, sum(invoices) FROM invoice_tally JOIN tenant"
+                " ON tenant.id = invoice_tally.tenant_id GROUP BY tenant.slug"
+            )
+        ).all()
+    )
+    assert tallied == {"acme": 40, "default": 30}
+
+
+def test_users_token_for_a_user_of_another_tenant(app, runner, client):
+    runner.invoke(
+        args=["users", "create", "bo@acme.example", "--role", "staff"]
+        + ["--tenant", "acme", "--password", "pw-acme-1"]
+    )
+    runner.invoke(args=["demo", "seed", "--invoices", "20", "--tenant", "acme"])
+    runner.invoke(args=["demo", "seed", "--invoices", "30"])
+    result = runner.invoke(args=["users", "token", "bo@acme.example"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    response = client.get("/api/invoices", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 20

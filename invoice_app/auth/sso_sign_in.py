@@ -14,36 +14,19 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import begin_write
 from ..extensions import db
-from ..models import DEFAULT_TENANT_SLUG, Tenant, UsedToken, User, utcnow
+from ..models import Tenant, UsedToken, User, utcnow
 from .sso import LEEWAY_SECONDS, SsoClaims, TokenRefused
 
 # A used token's id is kept a little past the last moment the token verifies.
 KEEP_USED_TOKEN = timedelta(seconds=LEEWAY_SECONDS + 60)
 
 
-def check_scope_supported(claims: SsoClaims) -> None:
-    """Refuse what this version cannot confine yet.
-
-    Invoices are not scoped by tenant or client yet, so a user of another tenant,
-    or one limited to some clients, would see every invoice. Until scoping lands
-    only the default tenant, with no client limit, signs in.
-    """
-    if claims.tenant != DEFAULT_TENANT_SLUG:
-        raise TokenRefused(
-            "tenant_not_served",
-            f"This Invoice Manager serves only tenant “{DEFAULT_TENANT_SLUG}” for now.",
-        )
-    if claims.clients:
-        raise TokenRefused(
-            "clients_not_supported",
-            "This Invoice Manager cannot limit a user to some clients yet: "
-            "send no “clients” claim, or an empty list.",
-        )
-
-
 def sign_in_user(claims: SsoClaims) -> User:
-    """Mark the token used and write the user from its claims; commit both."""
-    check_scope_supported(claims)
+    """Mark the token used and write the user from its claims; commit both.
+
+    The user's tenant and allowed clients then confine every request it makes
+    (tenancy.py); a portal names a new tenant simply by using its slug.
+    """
     begin_write()
     session = db.session
     session.execute(delete(UsedToken).where(UsedToken.expires_at < utcnow()))
@@ -100,5 +83,6 @@ def _upsert_user(claims: SsoClaims) -> User:
     user.name = claims.name
     user.role = claims.role
     user.tenant = tenant
-    user.allowed_clients = list(claims.clients) or None
+    # An empty list, like no claim, means every client of the tenant.
+    user.allowed_clients = sorted({c.lower() for c in claims.clients}) or None
     return user

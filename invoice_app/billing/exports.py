@@ -28,6 +28,7 @@ from ..extensions import db
 from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
 from ..queries import export_rows, invoice_query, invoice_row
+from ..tenancy import confine
 from . import bp
 from .bulk import selected_numbers
 from .forms import SelectionForm
@@ -75,6 +76,8 @@ def streamed_rows(stmt) -> Iterator:
     this stream uses, opened when the first row is wanted and closed when the
     stream ends or the client goes away.
     """
+    # Not through the Session, so not confined by its hook: confined here.
+    stmt = confine(stmt)
     with db.engine.connect() as connection:
         yield from connection.execute(stmt.execution_options(yield_per=XLSX_BATCH))
 

@@ -69,9 +69,9 @@ def _month_add(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _slug(name: str, index: int) -> str:
+def _slug(name: str, index: int, domain: str) -> str:
     ascii_name = "".join(c for c in name.lower() if c.isascii() and c.isalnum())
-    return f"billing+{ascii_name or 'client'}{index}@example.com"
+    return f"billing+{ascii_name or 'client'}{index}@{domain}"
 
 
 def client_count(invoices: int) -> int:
@@ -79,12 +79,12 @@ def client_count(invoices: int) -> int:
     return max(12, min(invoices // 8, 100_000))
 
 
-def demo_clients(count: int) -> Iterator[tuple[str, str]]:
+def demo_clients(count: int, domain: str = "example.com") -> Iterator[tuple[str, str]]:
     """(name, email) pairs; names repeat the pool with a branch suffix."""
     for i in range(count):
         base = _COMPANIES[i % len(_COMPANIES)]
         name = base if i < len(_COMPANIES) else f"{base} #{i // len(_COMPANIES) + 1}"
-        yield name, _slug(base, i)
+        yield name, _slug(base, i, domain)
 
 
 class DemoLine(NamedTuple):

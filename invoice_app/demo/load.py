@@ -18,20 +18,24 @@ from sqlalchemy import func, select
 from ..database import begin_write
 from ..extensions import db
 from ..models import (
+    DEFAULT_TENANT_SLUG,
     Client,
     Invoice,
     InvoiceLine,
     Payment,
     Role,
     Status,
+    Tenant,
     User,
+    default_tenant,
     searchable_text,
 )
+from ..tenancy import ALL_TENANTS, current
 from .data import BLOCK, DemoInvoice, client_count, demo_block, demo_clients
 
 INVOICE_COLUMNS = (
-    "id", "number", "client_id", "billing_period", "currency", "usage_cost",
-    "payable", "issue_date", "due_date", "status", "paid_date", "notes",
+    "id", "tenant_id", "number", "client_id", "billing_period", "currency",
+    "usage_cost", "payable", "issue_date", "due_date", "status", "paid_date", "notes",
     "adjustment", "adjustment_reason", "payment_terms_days", "amount_paid",
     "cancel_reason", "version", "search_text", "created_at", "updated_at",
 )  # fmt: skip
@@ -41,7 +45,7 @@ LINE_COLUMNS = (
 PAYMENT_COLUMNS = (
     "id", "invoice_id", "amount", "received_on", "reference", "created_at"
 )  # fmt: skip
-CLIENT_COLUMNS = ("id", "name", "email", "search_text")
+CLIENT_COLUMNS = ("id", "tenant_id", "name", "email", "search_text")
 TABLES = ("client", "invoice", "invoice_line", "payment")
 # PostgreSQL: a load this big (and at least doubling the table) rebuilds indexes.
 REBUILD_AT = 10_000
@@ -100,18 +104,32 @@ class _Writer:
 
 
 def _next_id(model) -> int:
-    return (db.session.scalar(select(func.max(model.id))) or 0) + 1
+    # Ids are shared by every tenant: the largest of all.
+    largest = select(func.max(model.id)).execution_options(**ALL_TENANTS)
+    return (db.session.scalar(largest) or 0) + 1
 
 
-def _client_ids(writer: _Writer, count: int) -> list[int]:
-    """Ids of the demo clients for count invoices, inserting those missing."""
-    known = dict(db.session.execute(select(Client.email, Client.id)).tuples().all())
+def _client_ids(writer: _Writer, count: int, tenant: Tenant) -> list[int]:
+    """Ids of the tenant's demo clients for count invoices, inserting those missing."""
+    known = dict(
+        db.session.execute(
+            select(Client.email, Client.id).where(Client.tenant_id == tenant.id)
+        )
+        .tuples()
+        .all()
+    )
     next_id = _next_id(Client)
+    # Another tenant's demo clients are its own companies, by their e-mails.
+    domain = (
+        "example.com"
+        if tenant.slug == DEFAULT_TENANT_SLUG
+        else f"{tenant.slug}.example.com"
+    )
     ids, new = [], []
-    for name, email in demo_clients(client_count(count)):
+    for name, email in demo_clients(client_count(count), domain):
         if email not in known:
             known[email] = next_id
-            new.append((next_id, name, email, searchable_text(name, email)))
+            new.append((next_id, tenant.id, name, email, searchable_text(name, email)))
             next_id += 1
         ids.append(known[email])
     if new:
@@ -122,9 +140,10 @@ def _client_ids(writer: _Writer, count: int) -> list[int]:
 class _Rows:
     """Table rows for demo invoices, with ids counting on from the largest."""
 
-    def __init__(self, writer: _Writer, client_ids: list[int]):
+    def __init__(self, writer: _Writer, client_ids: list[int], tenant_id: int):
         self.writer = writer
         self.client_ids = client_ids
+        self.tenant_id = tenant_id
         self.invoice_id = _next_id(Invoice)
         self.line_id = _next_id(InvoiceLine)
         self.payment_id = _next_id(Payment)
@@ -144,7 +163,7 @@ class _Rows:
             text = searchable_text(demo.number, demo.notes, *lines)
             invoice_rows.append(
                 (
-                    invoice_id, demo.number, client_id,
+                    invoice_id, self.tenant_id, demo.number, client_id,
                     value(c.billing_period, demo.billing_period), demo.currency,
                     payable, payable, value(c.issue_date, demo.issue_date),
                     value(c.due_date, demo.due_date), demo.status,
@@ -174,15 +193,15 @@ class _Rows:
         return invoice_rows, line_rows, payment_rows
 
 
-# Matches ux_invoice_tally_key of migration 0002 (SQLite's form of it).
+# Matches ux_invoice_tally_key of migration 0007 (SQLite's form of it).
 _SQLITE_TALLY_NEW_ROWS = """
-    INSERT INTO invoice_tally (status, currency, billing_period, due_date,
-                               issue_date, invoices, usage_cost, payable)
-    SELECT status, currency, billing_period, due_date, issue_date,
+    INSERT INTO invoice_tally (tenant_id, status, currency, billing_period,
+                               due_date, issue_date, invoices, usage_cost, payable)
+    SELECT tenant_id, status, currency, billing_period, due_date, issue_date,
            count(*), sum(usage_cost), sum(payable)
     FROM invoice WHERE id >= :first
-    GROUP BY status, currency, billing_period, due_date, issue_date
-    ON CONFLICT (status, currency, billing_period,
+    GROUP BY tenant_id, status, currency, billing_period, due_date, issue_date
+    ON CONFLICT (tenant_id, status, currency, billing_period,
                  coalesce(due_date, ''), coalesce(issue_date, ''))
     DO UPDATE SET invoices = invoices + excluded.invoices,
                   usage_cost = usage_cost + excluded.usage_cost,
@@ -280,7 +299,11 @@ def seed_demo(
     seed: int = 2025,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Insert `count` demo invoices in bulk, skipping numbers that exist; how many."""
+    """Insert `count` demo invoices in bulk, skipping numbers that exist; how many.
+
+    They belong to the tenant of the scope in force (tenancy.use()), else to the
+    default tenant.
+    """
     if count <= 0:
         return 0
     postgresql = db.session.get_bind().dialect.name == "postgresql"
@@ -292,12 +315,23 @@ def seed_demo(
         )
     else:
         begin_write()
-    existing = set(db.session.scalars(select(Invoice.number)))
+    scope = current()
+    if scope is None:
+        tenant = default_tenant(db.session)
+        db.session.flush()
+    else:
+        tenant = db.session.get(Tenant, scope.tenant_id)
+    existing = set(
+        db.session.scalars(select(Invoice.number).where(Invoice.tenant_id == tenant.id))
+    )
+    everyone = db.session.scalar(
+        select(func.count()).select_from(Invoice).execution_options(**ALL_TENANTS)
+    )
     load = (_PostgresLoad if postgresql else _SqliteLoad)(
-        _next_id(Invoice), count, len(existing)
+        _next_id(Invoice), count, everyone
     )
     writer = _Writer()
-    rows = _Rows(writer, _client_ids(writer, count))
+    rows = _Rows(writer, _client_ids(writer, count, tenant), tenant.id)
     added = 0
     for block in range(-(-count // BLOCK)):
         invoices = [

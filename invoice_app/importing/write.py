@@ -71,7 +71,7 @@ def write_invoices(invoices: list[CheckedInvoice], *, update: bool) -> ImportRes
     for invoice, action, before in written:
         audit.record(
             invoice.id, invoice.number, IMPORT_ACTOR, action,
-            audit.diff(before, _audited(invoice)),
+            audit.diff(before, _audited(invoice)), tenant_id=invoice.tenant_id,
         )  # fmt: skip
     db.session.commit()
     return ImportResult(created=created, updated=updated)

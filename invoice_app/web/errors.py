@@ -8,6 +8,7 @@ from werkzeug.exceptions import Conflict, HTTPException, UnprocessableEntity
 
 from ..extensions import db
 from ..lifecycle import InvalidChange, LifecycleError
+from ..tenancy import OutOfScope
 from . import is_api_request, is_fragment_request
 
 
@@ -34,7 +35,14 @@ def invalid_change(error: InvalidChange):
     return handle_http_error(UnprocessableEntity(" ".join(error.errors.values())))
 
 
+def out_of_scope(error: OutOfScope):
+    """A write outside the user's tenant or clients, refused at flush: 403."""
+    db.session.rollback()
+    return handle_http_error(error)
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(OutOfScope, out_of_scope)
     app.register_error_handler(LifecycleError, lifecycle_refused)
     app.register_error_handler(InvalidChange, invalid_change)
