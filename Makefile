@@ -6,6 +6,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
+PORTAL_PORT ?= 5001
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
@@ -33,13 +34,13 @@ run: install
 	@echo "Invoice Manager: http://127.0.0.1:$(PORT)/billing/invoices"
 	$(BIN)/flask run --port $(PORT)
 
-# The app (127.0.0.1:$(PORT)) embedded by the example portal (localhost:5001,
+# The app (127.0.0.1:$(PORT)) embedded by the example portal (localhost:$(PORTAL_PORT),
 # another site), with demo data for two tenants; scripts/portal.sh runs both.
 portal: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --tenant acme
 	$(BIN)/flask demo seed --tenant globex
-	BIN=$(BIN) PORT=$(PORT) scripts/portal.sh
+	BIN=$(BIN) PORT=$(PORT) PORTAL_PORT=$(PORTAL_PORT) scripts/portal.sh
 
 # Production-style: gunicorn with gunicorn.conf.py (PORT, GUNICORN_* override).
 serve: install

@@ -91,8 +91,8 @@ def test_the_token_carries_every_required_claim_for_a_minute(portal):
 def test_optional_claims_follow_the_user(portal):
     sign_in(portal, "linus@acme.example")
     assert decoded(fresh_token(portal))["clients"] == [
-        "billing+acmeanalytics0@example.com",
-        "billing+blueharborlogistics1@example.com",
+        "billing+acmeanalytics0@acme.example.com",
+        "billing+blueharborlogistics1@acme.example.com",
     ]
     sign_in(portal, "grace@globex.example")
     claims = decoded(fresh_token(portal))

@@ -72,8 +72,8 @@ DEMO_USERS = {
             tenant_name="Acme Corporation",
             role="staff",
             clients=(
-                "billing+acmeanalytics0@example.com",
-                "billing+blueharborlogistics1@example.com",
+                "billing+acmeanalytics0@acme.example.com",
+                "billing+blueharborlogistics1@acme.example.com",
             ),
         ),
     )

@@ -19,6 +19,9 @@ from playwright.sync_api import Frame, Page, expect
 
 from examples.portal.app import create_portal
 from examples.portal.users import DEMO_PASSWORDS
+from invoice_app.extensions import db
+from invoice_app.models import Tenant
+from tests.test_tenant_scoping import build
 
 from .conftest import AXE_JS, VIEWPORT, portal_server, serving
 
@@ -129,43 +132,55 @@ def wait_until_sized(page: Page, frame: Frame) -> int:
     return content
 
 
-# Invoices of two tenants: number, status (as stored), client, due date.
+# Invoices of two tenants: number, status (as stored), client, client e-mail,
+# due date. Linus (acme) may see only Acme Analytics and Blue Harbor Logistics
+# (his `clients` claim, examples/portal/users.py); both tenants have an INV-1.
+ACME_ANALYTICS = ("Acme Analytics", "billing+acmeanalytics0@acme.example.com")
+BLUE_HARBOR = ("Blue Harbor Logistics", "billing+blueharborlogistics1@acme.example.com")
+CEDAR = ("Cedar Health", "billing+cedarhealth2@acme.example.com")
 TENANT_INVOICES = {
     "acme": [
-        ("INV-1", "DUE", "Acme Analytics", "2099-01-31"),
-        ("INV-2", "PAID", "Acme Analytics", "2024-03-15"),
-        ("INV-3", "DRAFT", "Blue Harbor Logistics", "2099-05-15"),
-        ("INV-4", "DUE", "Cedar Health", "2099-06-15"),
+        ("INV-1", "DUE", *ACME_ANALYTICS, "2099-01-31"),
+        ("INV-2", "PAID", *ACME_ANALYTICS, "2024-03-15"),
+        ("INV-3", "DRAFT", *BLUE_HARBOR, "2099-05-15"),
+        ("INV-4", "DUE", *CEDAR, "2099-06-15"),
     ],
     "globex": [
-        ("INV-1", "DUE", "Globex Supplies", "2099-01-31"),
-        ("INV-7", "PAID", "Globex Supplies", "2024-06-15"),
-        ("INV-8", "CANCEL", "Hooli Cloud", "2024-07-15"),
+        ("INV-1", "DUE", "Globex Supplies", "ap@globex-supplies.example", "2099-01-31"),
+        (
+            "INV-7",
+            "PAID",
+            "Globex Supplies",
+            "ap@globex-supplies.example",
+            "2024-06-15",
+        ),
+        ("INV-8", "CANCEL", "Hooli Cloud", "billing@hooli.example", "2024-07-15"),
     ],
 }
 
 
 @pytest.fixture
-def tenant_invoices(make_invoice, monkeypatch) -> dict:
+def tenant_invoices(app) -> dict:
     """TENANT_INVOICES saved; their numbers by tenant, and acme's PAID one."""
-    # TEMPORARY until main's tenant scoping is merged: one tenant only.
-    from invoice_app.auth import sso_sign_in
-
-    monkeypatch.setattr(sso_sign_in, "check_scope_supported", lambda claims: None)
-    for number, status, client, due in TENANT_INVOICES["acme"]:
-        make_invoice(
-            number=number,
-            status=status,
-            client_name=client,
-            due_date=date.fromisoformat(due),
-            paid_date=date.fromisoformat(due) if status == "PAID" else None,
-            issue_date=None if status == "DRAFT" else date(2024, 2, 1),
-        )
+    for slug, invoices in TENANT_INVOICES.items():
+        tenant = Tenant(slug=slug, name=slug.title())
+        db.session.add(tenant)
+        db.session.commit()
+        for number, status, client, email, due in invoices:
+            build(
+                tenant,
+                client,
+                email,
+                number=number,
+                status=status,
+                due_date=date.fromisoformat(due),
+                paid_date=date.fromisoformat(due) if status == "PAID" else None,
+                issue_date=None if status == "DRAFT" else date(2024, 2, 1),
+            )
     return {
-        "acme": [n for n, *_ in TENANT_INVOICES["acme"]],
-        "globex": [n for n, *_ in TENANT_INVOICES["globex"]],
-        "acme_paid": "INV-2",
-    }
+        slug: [number for number, *_ in invoices]
+        for slug, invoices in TENANT_INVOICES.items()
+    } | {"acme_paid": "INV-2"}
 
 
 # --- tests ----------------------------------------------------------------------
@@ -191,7 +206,15 @@ def test_tenant_users_see_their_own_invoices_without_a_login_form(
     assert_no_login_form(page, frame)
     # Grace's token asks for the dark theme and German formatting.
     assert frame.locator("html").get_attribute("data-theme") == "dark"
-    expect(frame.locator(f"{ROWS} td.num").first).to_have_text(re.compile(r",\d\d"))
+    payable = frame.locator(f"{ROWS} td:nth-child(3)").first
+    expect(payable).to_have_text(re.compile(r"^15,00\s\$\s*\d\d\.\d\d\.\d{4}$"))
+
+    # A user the portal limits to two of acme's clients sees only theirs.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_to_portal(page, sites, LINUS)
+    frame = app_frame(page, sites)
+    assert sorted(shown_numbers(frame)) == ["INV-1", "INV-2", "INV-3"]
+    assert_no_login_form(page, frame)
 
 
 def test_the_frame_height_follows_its_content_both_ways(
