@@ -316,11 +316,59 @@ def test_a_refused_token_is_reported_to_the_portal(portal_page, sites):
     page = portal_page
     sign_in_to_portal(page, sites, ADA)
     frame = app_frame(page, sites)
-    expect(frame.get_by_role("heading", name="You are not signed in")).to_be_visible()
+    expect(frame.locator("h1")).to_have_text("You are not signed in")
     expect(page.locator("#billing-error")).to_have_text(
         re.compile(r"Billing could not be opened: .*signature is not right")
     )
+    # The portal shows its message instead of the frame's dead end.
+    expect(page.locator("#invoice-manager iframe")).to_be_hidden()
     assert_no_login_form(page, frame)
+
+
+def test_a_frame_whose_cookie_is_dropped_does_not_loop(
+    portal_page, sites, tenant_invoices
+):
+    """A browser that drops the frame's cookie: one try, then the portal says so."""
+    page = portal_page
+    tokens = []
+    page.on("request", lambda r: r.url == f"{sites.portal}/token" and tokens.append(1))
+
+    def without_cookie(route):
+        response = route.fetch(max_redirects=0)
+        headers = {
+            k: v for k, v in response.headers.items() if k.lower() != "set-cookie"
+        }
+        route.fulfill(response=response, headers=headers)
+
+    page.route(f"{sites.app}/sso?embed=1", without_cookie)
+    sign_in_to_portal(page, sites, ADA)
+    expect(page.locator("#billing-error")).to_have_text(
+        re.compile(r"did not keep the sign-in: the browser may block its cookie")
+    )
+    expect(page.locator("#invoice-manager iframe")).to_be_hidden()
+    page.wait_for_timeout(1_000)
+    assert len(tokens) == 1
+    # The app had sent the frame to its sign-in form, which the user never saw.
+    assert [u for u in page.frame_documents if "/login" in u]
+
+
+def test_a_session_that_ends_again_at_once_is_not_renewed_again(
+    portal_page, sites, tenant_invoices
+):
+    page = portal_page
+    with time_machine.travel(datetime.now(UTC)) as clock:
+        sign_in_to_portal(page, sites, ADA)
+        frame = app_frame(page, sites)
+        expect(frame.locator(ROWS)).to_have_count(len(tenant_invoices["acme"]))
+        clock.shift(timedelta(minutes=6))
+        frame.get_by_label("Status", exact=True).select_option("PAID")
+        expect(frame.locator(ROWS)).to_have_count(1)  # renewed once
+        frame.wait_for_load_state("load")
+        clock.shift(timedelta(minutes=6))
+        frame.get_by_label("Status", exact=True).select_option("DUE")
+        expect(page.locator("#billing-error")).to_have_text(
+            re.compile(r"session ended again right after it was renewed")
+        )
 
 
 def contrast_failures(frame: Frame) -> list[str]:

@@ -34,6 +34,9 @@
       window.history.replaceState(null, "", "?" + params.toString());
     },
     onError: function (error) {
+      // The frame could only show a dead end (a refusal, a sign-in form this
+      // user has no password for): say what happened instead.
+      window.invoiceManager.frame.style.display = "none";
       errorBox.textContent = "Billing could not be opened: " + error.message;
       errorBox.hidden = false;
     }
