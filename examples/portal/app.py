@@ -60,6 +60,9 @@ def create_portal(config: Mapping | None = None) -> Flask:
         SESSION_COOKIE_NAME="portal_session",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        # The billing page may stay open for hours and still renew the frame's
+        # session: the CSRF token lives as long as the portal's session.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     # Every POST (sign-in, sign-out, /token) needs the portal's CSRF token.
     CSRFProtect(app)
