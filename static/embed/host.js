@@ -86,8 +86,9 @@
 
     // A path of this app (same rule as the app's own `next`), else the list.
     function safePath(path) {
+      // Browsers drop tabs and newlines from URLs: "/\t/x" would become "//x".
       if (typeof path !== "string" || path.charAt(0) !== "/" || path.charAt(1) === "/" ||
-          path.indexOf("\\") !== -1) return defaultPath;
+          /[\\\u0000-\u001f]/.test(path)) return defaultPath;
       if (base && path.indexOf(base + "/") !== 0) return defaultPath;
       return path;
     }

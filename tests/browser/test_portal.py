@@ -469,6 +469,26 @@ def _check_host_js_ignores_strangers(page: Page, host: str, state: dict) -> None
     assert seen == {"navigate": [], "errors": ["refused"], "tokens": 1}
     assert page.evaluate("() => window.handle.frame.style.height") == height
 
+    # A path that is not the app's own opens the app's list instead (signed
+    # out here, so the app's answer is its sign-in page with that `next`).
+    mounted = page.frame(name=page.evaluate("() => window.handle.frame.name"))
+
+    def opens_at(path: str, next_path: str) -> None:
+        """navigate(path) lands on the sign-in page with next=next_path."""
+        page.evaluate("(p) => window.handle.navigate(p)", path)
+        mounted.wait_for_url(
+            lambda url: (
+                url.startswith(state["app"] + "/login?")
+                and parse_qs(urlsplit(url).query).get("next") == [next_path]
+            )
+        )
+
+    for path in ("//evil.example/x", "/\t/evil.example/x", "https://evil.example/"):
+        opens_at(
+            "/billing/invoices?status=PAID", "/billing/invoices?status=PAID&embed=1"
+        )
+        opens_at(path, "/billing/invoices?embed=1")
+
 
 FRAME_ONLY_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Host</title>
