@@ -120,6 +120,7 @@ def _bare(app, args: dict, kind: str):
     from invoice_app.filters import parse_filters
     from invoice_app.models import DEFAULT_TENANT_SLUG, Invoice
     from invoice_app.queries import (
+        _scanning,
         _where,
         invoice_query,
         page_budget,
@@ -142,7 +143,7 @@ def _bare(app, args: dict, kind: str):
                 if len(db.session.execute(walk).all()) == filters.per_page:
                     stmt = walk
         # Confined to the tenant as the app's requests are (tenancy.py).
-        stmt = tenancy.confine(stmt)
+        stmt = tenancy.confine(_scanning(filters, stmt))
         # Literal values; with psycopg a % shows doubled, which LIKE reads the same.
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         connection = db.engine.raw_connection()

@@ -45,8 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
-    # Before every blueprint's hooks and views: each request sees one tenant.
-    tenancy.register(app)
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .billing import bp as billing_bp
@@ -58,6 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(api_bp)
+    # After the sign-in hooks (an idle SSO session ends in one of them), before
+    # any view: each request is confined to its user's tenant.
+    tenancy.register(app)
     errors.register(app)
     formatting.register(app)
     cli.register(app)

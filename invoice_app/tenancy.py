@@ -30,10 +30,14 @@ from werkzeug.exceptions import Forbidden
 
 from .extensions import db
 from .models import AuditEvent, Client, Invoice, Tenant, User, default_tenant
+from .sqlite_hints import unindexed
 
 # Execution option for the few statements that must see past the scope: the
 # lookup that builds a scope, and CLI commands naming a tenant by slug.
 ALL_TENANTS = {"all_tenants": True}
+# Execution option for a statement that reads every row of the tenant anyway
+# (queries._scanning): its tenant test is kept from choosing an index (SQLite).
+SCANS_TENANT = {"scans_tenant": True}
 
 
 @dataclass(frozen=True)
@@ -115,17 +119,30 @@ def tally_criteria(tally_columns) -> list:
     return [] if scope is None else [tally_columns.tenant_id == scope.tenant_id]
 
 
-def _confine(scope: Scope) -> list:
+def _confine(scope: Scope, scanning: bool = False) -> list:
     tenant_id, client_ids = scope.tenant_id, scope.client_ids
-    # Lambdas: SQLAlchemy caches the statement once and binds tenant_id and
-    # client_ids as parameters of each execution.
-    if client_ids is None:
-        return [
-            with_loader_criteria(
+    # Lambdas: SQLAlchemy caches each statement once and binds the variables
+    # the lambda itself names (tenant_id, client_ids) as parameters of each
+    # execution. They must be named in the lambda, not in a helper it calls:
+    # a helper's variables would be cached with the first tenant's values.
+    if scanning:
+
+        def tenant(model):
+            return with_loader_criteria(
+                model,
+                lambda cls: unindexed(cls.tenant_id) == tenant_id,
+                include_aliases=True,
+            )
+    else:
+
+        def tenant(model):
+            return with_loader_criteria(
                 model, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
             )
-            for model in (Client, Invoice, AuditEvent)
-        ]
+
+    if client_ids is None:
+        return [tenant(model) for model in (Client, Invoice, AuditEvent)]
+    # A user limited to some clients: few invoices, found by client_id.
     return [
         with_loader_criteria(
             Client,
@@ -138,9 +155,7 @@ def _confine(scope: Scope) -> list:
             include_aliases=True,
         ),
         # A trail is read through its invoice, which the line above confines.
-        with_loader_criteria(
-            AuditEvent, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
-        ),
+        tenant(AuditEvent),
     ]
 
 
@@ -151,7 +166,10 @@ def confine(statement):
     connection of its own (a streamed export) must be confined first.
     """
     scope = current()
-    return statement if scope is None else statement.options(*_confine(scope))
+    if scope is None:
+        return statement
+    scanning = bool(statement.get_execution_options().get("scans_tenant"))
+    return statement.options(*_confine(scope, scanning))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -166,7 +184,8 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     scope = current()
     if scope is not None:
-        state.statement = state.statement.options(*_confine(scope))
+        scanning = bool(state.execution_options.get("scans_tenant"))
+        state.statement = state.statement.options(*_confine(scope, scanning))
 
 
 @event.listens_for(Session, "before_flush")

@@ -175,3 +175,53 @@ def test_every_post_route_refuses_a_request_without_csrf_token(
         assert "CSRF" in response.get_data(as_text=True), rule.endpoint
     db.session.expire_all()
     assert db.session.get(type(invoice), invoice.id).version == version
+
+
+# What billing staff may do besides reading: sign in and out, and download what
+# they can see (a selection's XLSX, its PDFs). Every other POST changes invoices.
+STAFF_POST_ENDPOINTS = {
+    "auth.login",
+    "auth.logout",
+    "auth.sso",
+    "billing.bulk_export_xlsx",
+    "billing.bulk_invoice_pdfs",
+}
+# Pages that exist only to change invoices (the draft form).
+ADMIN_GET_ENDPOINTS = {"billing.new_draft", "billing.edit_draft"}
+
+
+def test_every_changing_route_refuses_staff(app, client, auth, make_invoice):
+    """Walks url_map, so a new changing route is covered without a list: staff
+    with a valid CSRF token get 403 and nothing changes."""
+    draft = make_invoice(status="DRAFT", issue_date=None)
+    due = make_invoice()
+    before = {i.number: (i.status, i.version) for i in (draft, due)}
+    auth.login("staff")
+    token = csrf_token(client.get("/billing/invoices").get_data(as_text=True))
+    changing = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint not in STAFF_POST_ENDPOINTS
+    ]
+    assert len(changing) >= 9
+    for rule in changing:
+        for number in (draft.number, due.number):
+            url = rule.build(dict.fromkeys(rule.arguments, number))[1]
+            fields = {
+                "csrf_token": token, "version": "1", "reason": "x",
+                "amount": "1.00", "received_on": "2025-06-05", "action": "cancel",
+                "numbers": [draft.number, due.number], "all_matching": "1",
+            }  # fmt: skip
+            for headers in ({}, {"HX-Request": "true"}):
+                response = client.post(url, data=fields, headers=headers)
+                assert response.status_code == 403, (rule.endpoint, headers)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ADMIN_GET_ENDPOINTS:
+            url = rule.build(dict.fromkeys(rule.arguments, draft.number))[1]
+            assert client.get(url).status_code == 403, rule.endpoint
+    db.session.expire_all()
+    after = {
+        i.number: (i.status, i.version)
+        for i in db.session.scalars(db.select(type(draft)))
+    }
+    assert after == before
