@@ -11,7 +11,9 @@
 //     onError: function (error) { ... },        // {code, message}: cannot sign in
 //     title: "Invoices"                         // the frame's title (accessibility)
 //   });
-//   billing.navigate("/billing/invoices?status=PAID"); billing.destroy();
+//   billing.navigate("/billing/invoices?status=PAID");
+//   billing.signOut().then(...);  // before the portal's own sign-out
+//   billing.destroy();
 //
 // It makes the frame, signs the user in by POSTing the token to /sso inside it
 // (the token never appears in a URL), sizes the frame to the height the app
@@ -29,6 +31,8 @@
   var RENEW_MIN_INTERVAL_MS = 10000;
   // Until the app reports its height.
   var INITIAL_HEIGHT_PX = 600;
+  // signOut() resolves by then even if the frame does not answer.
+  var SIGN_OUT_TIMEOUT_MS = 3000;
   var mounts = 0;
 
   function fieldOf(form, name) {
@@ -81,7 +85,9 @@
       fetchingToken: false, // between getToken() and posting its token
       pageSinceSignIn: false, // an app page loaded since the last sign-in
       lastRenewal: 0,
-      path: null
+      path: null,
+      signedOut: false, // signOut() was called: no more sign-ins
+      signOutDone: null // resolves signOut()'s promise
     };
 
     // A path of this app (same rule as the app's own `next`), else the list.
@@ -128,7 +134,7 @@
     }
 
     function renew(path) {
-      if (state.fetchingToken) return; // a renewal is on its way already
+      if (state.fetchingToken || state.signedOut) return; // on its way; or over
       if (!state.pageSinceSignIn) {
         fail("not_signed_in", "The Invoice Manager did not keep the sign-in: the browser " +
           "may block its cookie in this frame (see docs/embedding.md, Troubleshooting).");
@@ -169,6 +175,9 @@
         case "signed-out":
           renew(safePath(data.path || state.path));
           break;
+        case "sign-out-done":
+          if (state.signOutDone) state.signOutDone();
+          break;
         case "sign-in-refused":
           fail("refused", String(data.reason || "The Invoice Manager refused the sign-in."));
           break;
@@ -193,6 +202,18 @@
       navigate: function (path) {
         state.appLoading = true;
         frame.src = origin + withEmbed(path);
+      },
+      // End the frame's session (POST /logout inside the frame): call it when
+      // the portal's user signs out, before leaving the page.
+      signOut: function () {
+        state.signedOut = true;
+        return new Promise(function (resolve) {
+          state.signOutDone = resolve;
+          window.setTimeout(resolve, SIGN_OUT_TIMEOUT_MS);
+          if (frame.contentWindow) {
+            frame.contentWindow.postMessage({ type: PREFIX + "sign-out" }, origin);
+          }
+        });
       },
       destroy: function () {
         state.destroyed = true;

@@ -6,6 +6,11 @@
 //   invoice-manager:session-ended  {path}    the single sign-on session ended
 //   invoice-manager:signed-out     {path}    the sign-in form shows: nobody is signed in
 //   invoice-manager:sign-in-refused {reason} /sso refused the portal's token
+//   invoice-manager:sign-out-done            answer to the portal's sign-out
+// and listens to the portal's
+//   invoice-manager:hello                    "I listen, at this origin"
+//   invoice-manager:sign-out                 sign the frame's user out (the
+//                                            portal's user signs out)
 //
 // Messages go to ONE fixed origin, never "*": the portal's, which must be one of
 // FRAME_ANCESTORS (rendered into data-parent-origins). With one allowed origin
@@ -13,7 +18,8 @@
 // origin, so the frame posts to it at once. With several, the frame waits until
 // its parent window says {type: "invoice-manager:hello"} from one of them, and
 // from then on posts only to that origin. Nothing the portal sends is run or
-// rendered: the hello only chooses among origins already allowed.
+// rendered: the hello only chooses among origins already allowed, and the
+// sign-out can only end this frame's own session.
 (function () {
   "use strict";
   if (window.parent === window) return;
@@ -63,14 +69,29 @@
     post({ type: PREFIX + "height", height: height });
   }
 
+  // POST /logout with this page's CSRF token (the one htmx sends too).
+  function signOut() {
+    var done = function () { post({ type: PREFIX + "sign-out-done" }); };
+    var url = document.body.dataset.logoutUrl;
+    if (!url) return done(); // nobody is signed in here
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch(url, { method: "POST", headers: headers, credentials: "same-origin" })
+      .then(done, done);
+  }
+
   window.addEventListener("message", function (event) {
     if (event.source !== window.parent || allowed.indexOf(event.origin) === -1) return;
     var data = event.data;
-    if (!data || data.type !== PREFIX + "hello") return;
-    hostOrigin = event.origin;
-    // Said once per page: a second "session ended" would ask for a second renewal.
-    if (placeTold !== hostOrigin) reportPlace();
-    reportHeight(true);
+    if (!data) return;
+    if (data.type === PREFIX + "hello") {
+      hostOrigin = event.origin;
+      // Said once per page: a second "session ended" would ask for a second renewal.
+      if (placeTold !== hostOrigin) reportPlace();
+      reportHeight(true);
+    } else if (data.type === PREFIX + "sign-out") {
+      hostOrigin = event.origin;
+      signOut();
+    }
   });
 
   new ResizeObserver(function () { reportHeight(false); }).observe(document.body);

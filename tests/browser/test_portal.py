@@ -211,10 +211,45 @@ def test_tenant_users_see_their_own_invoices_without_a_login_form(
 
     # A user the portal limits to two of acme's clients sees only theirs.
     page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
     sign_in_to_portal(page, sites, LINUS)
     frame = app_frame(page, sites)
     assert sorted(shown_numbers(frame)) == ["INV-1", "INV-2", "INV-3"]
     assert_no_login_form(page, frame)
+
+
+def test_signing_out_of_the_portal_signs_the_frame_out(
+    portal_page, sites, tenant_invoices
+):
+    page = portal_page
+
+    def probe_shows() -> str:
+        """What the app shows in a frame of the portal's site that does not
+        sign in (the portal's sign-in page, with a frame added): what the
+        frame's cookie still opens."""
+        page.goto(f"{sites.portal}/sign-in")
+        page.evaluate(
+            """(src) => {
+              const probe = document.createElement("iframe");
+              probe.title = "probe";
+              probe.src = src;
+              document.body.append(probe);
+            }""",
+            f"{sites.app}{LIST}?embed=1",
+        )
+        frame = page.locator("iframe").element_handle().content_frame()
+        frame.wait_for_url(re.compile(re.escape(sites.app) + "/"))
+        frame.wait_for_load_state("load")
+        return urlsplit(frame.url).path
+
+    sign_in_to_portal(page, sites, ADA)
+    shown_numbers(app_frame(page, sites))
+    assert probe_shows() == LIST  # signed in inside the portal's frames
+    page.goto(f"{sites.portal}/billing")
+    shown_numbers(app_frame(page, sites))
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    assert probe_shows() == "/login"  # the frame's session went with the portal's
 
 
 def test_the_frame_height_follows_its_content_both_ways(

@@ -41,4 +41,12 @@
       errorBox.hidden = false;
     }
   });
+
+  // Signing out of the portal signs the frame's user out too, so nobody who
+  // uses this browser next finds the invoices still open in the frame.
+  var signOutForm = document.getElementById("sign-out");
+  signOutForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    window.invoiceManager.signOut().then(function () { signOutForm.submit(); });
+  });
 })();
