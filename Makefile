@@ -1,14 +1,16 @@
 # Two commands on a fresh machine with Python 3.11+, make and access to PyPI:
 #   make run    set up .venv, migrate the SQLite database, load demo data, serve
+#   make portal the app framed by the example portal (examples/portal), two tenants
 #   make test   Chromium (found or obtained: scripts/chromium.py), lint, format
 #               check and the whole test suite (unit, HTTP, CLI, browser)
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
+PORTAL_PORT ?= 5001
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test browser lint format install dev serve clean
+.PHONY: run portal test browser lint format install dev serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,14 @@ run: install
 	$(BIN)/flask demo setup
 	@echo "Invoice Manager: http://127.0.0.1:$(PORT)/billing/invoices"
 	$(BIN)/flask run --port $(PORT)
+
+# The app (127.0.0.1:$(PORT)) embedded by the example portal (localhost:$(PORTAL_PORT),
+# another site), with demo data for two tenants; scripts/portal.sh runs both.
+portal: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo seed --tenant acme
+	$(BIN)/flask demo seed --tenant globex
+	BIN=$(BIN) PORT=$(PORT) PORTAL_PORT=$(PORTAL_PORT) scripts/portal.sh
 
 # Production-style: gunicorn with gunicorn.conf.py (PORT, GUNICORN_* override).
 serve: install

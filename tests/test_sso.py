@@ -16,6 +16,7 @@ import time
 import types
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -316,6 +317,34 @@ def test_valid_token_signs_in_and_goes_to_next(portal, make_invoice):
     assert user.allowed_clients is None
 
 
+@pytest.mark.parametrize(
+    ("token_claims", "theme_field", "theme", "amount"),
+    [
+        # The claims decide: dark colours, German money ("de-DE" as BCP 47 too).
+        ({"locale": "de-DE", "theme": "dark"}, "light", "dark", "1.234,50\xa0€"),
+        # No theme claim: the portal page's wish (host.js's `theme`) is used.
+        ({}, "dark", "dark", "€1,234.50"),
+        # Anything else is ignored: an unknown locale keeps the default one.
+        ({"locale": "xx-Nowhere"}, "pink", None, "€1,234.50"),
+    ],
+)
+def test_theme_and_locale_shape_the_pages(
+    portal, make_invoice, token_claims, theme_field, theme, amount
+):
+    make_invoice(number="INV-SSO-L", currency="EUR", payable=Decimal("1234.50"))
+    response = portal.post(
+        "/sso",
+        data={"token": hs_token(**token_claims), "theme": theme_field},
+    )
+    assert response.status_code == 303
+    page = portal.get("/billing/invoices?embed=1").get_data(as_text=True)
+    if theme:
+        assert f'<html lang="en" data-theme="{theme}">' in page
+    else:
+        assert '<html lang="en">' in page
+    assert amount in page
+
+
 def test_post_with_form_fields_needs_no_csrf_token(portal):
     response = portal.post(
         "/sso",
@@ -470,9 +499,10 @@ def test_sso_session_ends_after_the_idle_time(sso_factory):
         page = response.get_data(as_text=True)
         assert response.status_code == 401
         assert "Your session has ended" in page and 'name="password"' not in page
-        # The frame tells the host where to re-enter (js/session_ended.js).
+        # The frame tells the host where to re-enter (js/embed.js).
+        assert 'data-host-message="session-ended"' in page
         assert 'data-path="/billing/invoices?status=DUE&amp;embed=1"' in page
-        assert "js/session_ended.js" in page
+        assert "js/embed.js" in page
         # It stays ended (no login form) until a new token signs the user in.
         again = browser.get("/billing/invoices/export.xlsx")
         assert again.status_code == 401 and 'name="password"' not in again.text

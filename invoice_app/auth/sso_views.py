@@ -40,7 +40,7 @@ def sso():
     # A fresh session: nothing of whoever used this browser before is kept.
     session.clear()
     login_user(user)
-    sso_session.start(user, claims)
+    sso_session.start(user, claims, host_theme=fields.get("theme", ""))
     return redirect(safe_next(fields.get("next")), code=303)
 
 

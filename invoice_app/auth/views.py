@@ -101,7 +101,10 @@ def login():
         else:
             form.password.errors.append("E-mail or password is not right.")
     status = 400 if form.errors else 200
-    return render_template("auth/login.html", form=form), status
+    page = render_template(
+        "auth/login.html", form=form, next_path=safe_next(request.args.get("next"))
+    )
+    return page, status
 
 
 @bp.post("/logout")

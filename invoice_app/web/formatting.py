@@ -7,28 +7,34 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from ..money import format_money, to_places
 
 
+def _locale() -> str:
+    # A single sign-on user's `locale` claim (auth/sso_session.py sets g.locale),
+    # else the configured LOCALE.
+    return g.get("locale") or current_app.config["LOCALE"]
+
+
 def money(amount: Decimal | None, currency: str) -> str:
     """12345.5, 'EUR' -> '€12,345.50' in the configured locale."""
-    return format_money(amount, currency, current_app.config["LOCALE"])
+    return format_money(amount, currency, _locale())
 
 
 def period(value: date | None) -> str:
     """A billing period as people say it: 'May 2025'."""
     if value is None:
         return ""
-    return format_date(value, "MMMM yyyy", locale=current_app.config["LOCALE"])
+    return format_date(value, "MMMM yyyy", locale=_locale())
 
 
 def day(value: date | None) -> str:
     """A date in the locale's medium form: 'May 31, 2025'."""
     if value is None:
         return ""
-    return format_date(value, "medium", locale=current_app.config["LOCALE"])
+    return format_date(value, "medium", locale=_locale())
 
 
 def amount_text(amount: Decimal | None, currency: str) -> str:
@@ -43,9 +49,7 @@ def when(value: datetime | None) -> str:
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return format_datetime(
-        value.astimezone(zone), "medium", locale=current_app.config["LOCALE"]
-    )
+    return format_datetime(value.astimezone(zone), "medium", locale=_locale())
 
 
 def plain(value: Decimal | None) -> str:

@@ -1,0 +1,1 @@
+"""An example host portal that embeds the Invoice Manager (see README.md)."""
