@@ -14,17 +14,21 @@ def test_the_viewer_shows_every_operation_without_breaking_the_csp(
     refused = []
     page.on(
         "console",
-        lambda message: refused.append(message.text)
-        if "Content Security Policy" in message.text or "Refused" in message.text
-        else None,
+        lambda message: (
+            refused.append(message.text)
+            if "Content Security Policy" in message.text or "Refused" in message.text
+            else None
+        ),
     )
     outside = []
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if not request.url.startswith(live_server)
-        and not request.url.startswith("data:")
-        else None,
+        lambda request: (
+            outside.append(request.url)
+            if not request.url.startswith(live_server)
+            and not request.url.startswith("data:")
+            else None
+        ),
     )
     response = page.goto(f"{live_server}/api/docs")
     assert "default-src 'self'" in response.headers["content-security-policy"]
