@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .auth.sso_session import identity as sso_identity
 from .extensions import db
 from .models import AuditEvent
+from .webhooks import events as webhook_events
 
 
 def _plain(value) -> str | None:
@@ -55,6 +56,8 @@ def record(
         sso_jti=jti,
     )
     db.session.add(event)
+    # The portal hears of it through webhooks: same transaction (an outbox).
+    webhook_events.record(invoice_id, action, changes)
     return event
 
 

@@ -161,6 +161,9 @@ SETTINGS: dict[str, Setting] = {
     "PER_PAGE_MAX": Setting("200", _whole(1), from_env=False),
     # The largest body POST /api/invoices reads (bytes): 200 lines fit many times.
     "API_BODY_MAX": Setting("1048576", _whole(1024)),
+    # Webhooks to private and loopback addresses, and over http (development
+    # and tests only: webhooks/urls.py says why not otherwise).
+    "WEBHOOK_ALLOW_PRIVATE": Setting("", _flag),
     # Most invoices one bulk action (or "all that match") may change at once.
     "BULK_MAX": Setting("5000", _whole(1)),
     # Printed on invoice documents (exports/settings.py checks the logo path).

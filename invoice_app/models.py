@@ -487,3 +487,79 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+
+
+class WebhookEndpoint(db.Model):
+    """Where a tenant's portal hears about its invoices' changes (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    # The event types sent here (webhooks/events.py, EVENT_TYPES).
+    event_types: Mapped[list] = mapped_column(JSON)
+    # `whsec_` + base64 of the key: signs every delivery; shown once, at creation.
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+    tenant: Mapped[Tenant] = relationship()
+
+
+class WebhookEvent(db.Model):
+    """One change to tell portals about, written in the change's own transaction
+    (an outbox): a rolled-back change leaves none, a committed one is kept."""
+
+    __tablename__ = "webhook_event"
+
+    # `msg_…`: the webhook-id every delivery and retry of it carries.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    invoice_number: Mapped[str] = mapped_column(String(64))
+    # The body sent, as JSON text: the same bytes on every attempt.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+
+class WebhookDelivery(db.Model):
+    """One event to one endpoint: its attempts, last answer and next retry."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_event.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
+    )
+    # pending (to try at next_attempt_at), succeeded, or failed (gave up).
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+
+    event: Mapped[WebhookEvent] = relationship()
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class OverdueNotice(db.Model):
+    """An invoice whose invoice.overdue event went out: each is sent once."""
+
+    __tablename__ = "overdue_notice"
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )

@@ -29,7 +29,16 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from werkzeug.exceptions import Forbidden
 
 from .extensions import db
-from .models import AuditEvent, Client, Invoice, Tenant, User, default_tenant
+from .models import (
+    AuditEvent,
+    Client,
+    Invoice,
+    Tenant,
+    User,
+    WebhookEndpoint,
+    WebhookEvent,
+    default_tenant,
+)
 from .sqlite_hints import unindexed
 
 # Execution option for the few statements that must see past the scope: the
@@ -140,8 +149,9 @@ def _confine(scope: Scope, scanning: bool = False) -> list:
                 model, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
             )
 
+    tenant_wide = (AuditEvent, WebhookEndpoint, WebhookEvent)
     if client_ids is None:
-        return [tenant(model) for model in (Client, Invoice, AuditEvent)]
+        return [tenant(model) for model in (Client, Invoice, *tenant_wide)]
     # A user limited to some clients: few invoices, found by client_id.
     return [
         with_loader_criteria(
@@ -155,7 +165,7 @@ def _confine(scope: Scope, scanning: bool = False) -> list:
             include_aliases=True,
         ),
         # A trail is read through its invoice, which the line above confines.
-        tenant(AuditEvent),
+        *(tenant(model) for model in tenant_wide),
     ]
 
 

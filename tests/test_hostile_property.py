@@ -328,6 +328,7 @@ FORMS = {
     "api.issue": {},
     "api.record_payment": {},
     "api.cancel": {},
+    "api.create_webhook_endpoint": {},
     "auth.sso": ROUTE_PARAMS["auth.sso"],
     "billing.new_draft": DRAFT,
     "billing.edit_draft": DRAFT,

@@ -218,3 +218,39 @@ class Cancellation(_Model):
 
 class Empty(_Model):
     """No fields: the action needs none."""
+
+
+EventType = Literal[
+    "invoice.created",
+    "invoice.updated",
+    "invoice.issued",
+    "invoice.payment_recorded",
+    "invoice.paid",
+    "invoice.cancelled",
+    "invoice.overdue",
+]
+
+
+class NewWebhookEndpoint(_Model):
+    url: str = Field(
+        max_length=2000,
+        description="https, on a public address (no private or loopback hosts).",
+        examples=["https://portal.example.com/hooks/invoices"],
+    )
+    event_types: list[EventType] = Field(min_length=1)
+    description: str = Field("", max_length=200)
+
+
+class WebhookEndpoint(NewWebhookEndpoint):
+    id: int
+    created_at: datetime
+
+
+class NewWebhookEndpointAnswer(WebhookEndpoint):
+    secret: str = Field(
+        description="Verifies webhook-signature (Standard Webhooks); shown only now."
+    )
+
+
+class WebhookEndpointList(_Model):
+    items: list[WebhookEndpoint]

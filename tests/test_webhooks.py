@@ -1,0 +1,284 @@
+"""Webhooks as a portal receives them: a receiver on loopback, checked with the
+`standardwebhooks` package (the Standard Webhooks reference), not with our code.
+
+Endpoints are made through the API; changes through the API too; deliveries
+are attempted by webhooks.delivery as the worker runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from invoice_app import audit
+from invoice_app.extensions import db
+from invoice_app.models import Role, Tenant, WebhookDelivery, WebhookEvent
+from invoice_app.webhooks import delivery, events
+from tests.conftest import TODAY
+from tests.test_api_create import token_for
+from tests.test_tenant_scoping import build
+
+
+@pytest.fixture
+def app(app_factory):
+    app = app_factory(WEBHOOK_ALLOW_PRIVATE=True)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(TODAY, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def receiver():
+    """A portal's endpoint on 127.0.0.1: records each request, answers in turn
+    the statuses queued in .answers (200 when none is left)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            server.received.append((dict(self.headers), body))
+            status = server.answers.pop(0) if server.answers else 200
+            self.send_response(status)
+            if status in (301, 302):
+                self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format, *args) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.received, server.answers = [], []
+    server.url = f"http://127.0.0.1:{server.server_port}/hooks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture
+def portal_api(app, client, runner):
+    token = token_for(runner, "engine@example.test", Role.ADMIN.value, "write")
+
+    def send(method, path, body=None, headers=None):
+        headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return client.open(
+            path,
+            method=method,
+            data=None if body is None else json.dumps(body),
+            headers=headers,
+        )
+
+    return send
+
+
+@pytest.fixture
+def endpoint(portal_api, receiver):
+    response = portal_api(
+        "POST",
+        "/api/webhook-endpoints",
+        {"url": receiver.url, "event_types": ["invoice.issued", "invoice.paid"]},
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def draft(make_invoice):
+    return make_invoice(
+        number="INV-HOOK", status="DRAFT", issue_date=None,
+        due_date=TODAY.date() + timedelta(days=30),
+    )  # fmt: skip
+
+
+def verified(endpoint, received) -> dict:
+    """The payload, after the reference library checked its signature."""
+    headers, body = received
+    lower = {k.lower(): v for k, v in headers.items()}
+    return Webhook(endpoint["secret"]).verify(body, lower)
+
+
+def test_a_new_endpoint_answers_its_secret_once(portal_api, endpoint):
+    assert endpoint["secret"].startswith("whsec_")
+    listed = portal_api("GET", "/api/webhook-endpoints").get_json()["items"]
+    assert [e["url"] for e in listed] == [endpoint["url"]]
+    assert "secret" not in listed[0]
+
+
+def test_an_issued_invoice_is_delivered_signed(portal_api, endpoint, receiver, draft):
+    response = portal_api(
+        "POST", "/api/invoices/INV-HOOK/issue", headers={"If-Match": '"1"'}
+    )
+    assert response.status_code == 200
+    assert receiver.received == []  # nothing is sent inside the request
+    assert delivery.deliver_due() == 1
+    (received,) = receiver.received
+    payload = verified(endpoint, received)
+    assert payload["type"] == "invoice.issued"
+    assert payload["data"]["number"] == "INV-HOOK"
+    assert payload["data"]["status"] == "DUE"
+    assert received[0]["webhook-id"].startswith("msg_")
+    db.session.commit()
+    (sent,) = db.session.scalars(select(WebhookDelivery)).all()
+    assert (sent.state, sent.attempts, sent.last_status) == ("succeeded", 1, 200)
+
+
+def test_a_failed_delivery_is_retried_with_the_same_id(
+    portal_api, endpoint, receiver, draft, frozen
+):
+    receiver.answers = [500, 302]
+    portal_api("POST", "/api/invoices/INV-HOOK/issue", headers={"If-Match": '"1"'})
+    assert delivery.deliver_due() == 1
+    db.session.commit()
+    pending = db.session.scalars(select(WebhookDelivery)).one()
+    assert (pending.state, pending.attempts, pending.last_error) == (
+        "pending",
+        1,
+        "answered 500",
+    )
+    # Within 10 seconds, the first retry; a redirect is not followed.
+    frozen.shift(timedelta(seconds=6))
+    assert delivery.deliver_due() == 1
+    frozen.shift(timedelta(minutes=6))
+    assert delivery.deliver_due() == 1
+    ids = {headers["webhook-id"] for headers, _ in receiver.received}
+    assert len(receiver.received) == 3 and len(ids) == 1
+    db.session.expire_all()
+    done = db.session.scalars(select(WebhookDelivery)).one()
+    assert (done.state, done.attempts) == ("succeeded", 3)
+
+
+def test_a_delivery_gives_up_after_about_three_days(
+    portal_api, endpoint, receiver, draft, frozen
+):
+    receiver.answers = [503] * 20
+    portal_api("POST", "/api/invoices/INV-HOOK/issue", headers={"If-Match": '"1"'})
+    tries = 0
+    while delivery.deliver_due():
+        tries += 1
+        db.session.expire_all()
+        waiting = db.session.scalars(select(WebhookDelivery)).one()
+        if waiting.state == "pending":
+            # Not due a moment before its time; due at it.
+            frozen.move_to(waiting.next_attempt_at - timedelta(seconds=1))
+            assert delivery.due() == []
+            frozen.move_to(waiting.next_attempt_at)
+    gave_up = db.session.scalars(select(WebhookDelivery)).one()
+    assert (gave_up.state, gave_up.attempts) == (
+        "failed",
+        len(delivery.RETRY_AFTER) + 1,
+    )
+    assert tries == gave_up.attempts == len(receiver.received)
+    span = sum(delivery.RETRY_AFTER, timedelta())
+    assert timedelta(days=2.5) < span < timedelta(days=3.5)
+    assert delivery.RETRY_AFTER[0] <= timedelta(seconds=10)
+
+
+def test_a_rolled_back_change_sends_nothing(app, endpoint, receiver, draft):
+    audit.record(
+        draft.id, draft.number, "someone", "issue", {"status": ["DRAFT", "DUE"]},
+        tenant_id=draft.tenant_id,
+    )  # fmt: skip
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+    assert delivery.deliver_due() == 0 and receiver.received == []
+
+
+def test_a_payment_that_clears_sends_payment_recorded_and_paid(
+    portal_api, endpoint, receiver, make_invoice
+):
+    make_invoice(number="INV-PAY", due_date=TODAY.date() + timedelta(days=10))
+    portal_api(
+        "POST",
+        "/api/invoices/INV-PAY/payments",
+        {"amount": "15.00", "received_on": "2025-07-14"},
+        headers={"If-Match": '"1"'},
+    )
+    db.session.commit()
+    types = db.session.scalars(select(WebhookEvent.type).order_by(WebhookEvent.type))
+    assert list(types) == ["invoice.paid", "invoice.payment_recorded"]
+    # The endpoint asked for invoice.paid (and issued), not payment_recorded.
+    assert delivery.deliver_due() == 1
+    assert verified(endpoint, receiver.received[0])["type"] == "invoice.paid"
+
+
+def test_overdue_is_sent_once_across_two_scans(app, portal_api, receiver, make_invoice):
+    portal_api(
+        "POST",
+        "/api/webhook-endpoints",
+        {"url": receiver.url, "event_types": ["invoice.overdue"]},
+    )
+    make_invoice(number="INV-LATE", due_date=TODAY.date() - timedelta(days=3))
+    make_invoice(number="INV-ONTIME", due_date=TODAY.date() + timedelta(days=3))
+    assert events.scan_overdue(TODAY.date()) == ["INV-LATE"]
+    assert events.scan_overdue(TODAY.date()) == []
+    assert delivery.deliver_due() == 1
+    assert delivery.deliver_due() == 0
+    (received,) = receiver.received
+    assert json.loads(received[1])["data"]["status"] == "OVER_DUE"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://hooks.example.com/x", "must start with https://"),
+        ("https://127.0.0.1/x", "private, loopback or link-local"),
+        ("https://[::1]/x", "private, loopback or link-local"),
+        ("https://169.254.169.254/latest/meta-data", "private, loopback or link-local"),
+        ("https://10.1.2.3/x", "private, loopback or link-local"),
+        ("https://user:pw@hooks.example.com/x", "user name or password"),
+        ("ftp://hooks.example.com/x", "must start with https://"),
+    ],
+)
+def test_endpoints_on_private_addresses_are_refused(app_factory, runner, url, message):
+    strict = app_factory()  # WEBHOOK_ALLOW_PRIVATE off, as in production
+    with strict.app_context():
+        token = token_for(
+            strict.test_cli_runner(), "admin@strict.example", Role.ADMIN.value, "write"
+        )
+        response = strict.test_client().post(
+            "/api/webhook-endpoints",
+            data=json.dumps({"url": url, "event_types": ["invoice.paid"]}),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+            },
+        )
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "url" and message in error["message"]
+
+
+def test_another_tenants_endpoints_are_neither_listed_nor_sent_to(
+    portal_api, endpoint, receiver, app
+):
+    other = Tenant(slug="other", name="Other")
+    db.session.add(other)
+    db.session.commit()
+    invoice = build(other, "Them", "them@other.example", number="INV-THEIRS")
+    events.emit(invoice, "invoice.paid")
+    db.session.commit()
+    assert delivery.deliver_due() == 0  # our endpoint hears nothing of theirs
+    assert portal_api("DELETE", "/api/webhook-endpoints/999").status_code == 404
+    assert (
+        portal_api("DELETE", f"/api/webhook-endpoints/{endpoint['id']}").status_code
+        == 204
+    )
+    assert portal_api("GET", "/api/webhook-endpoints").get_json()["items"] == []
