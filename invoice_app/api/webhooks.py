@@ -14,7 +14,7 @@ from .. import tenancy
 from ..auth.roles import admin_required
 from ..extensions import db
 from ..models import WebhookEndpoint
-from ..webhooks import signing, urls
+from ..webhooks import endpoints, urls
 from . import bodies, bp, schemas
 from .contract import declare
 from .views import json_answer
@@ -38,8 +38,8 @@ def _out(endpoint: WebhookEndpoint, model=schemas.WebhookEndpoint, **extra):
 @admin_required
 def webhook_endpoints():
     """The tenant's webhook endpoints (without their secrets)."""
-    endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
-    return json_answer(schemas.WebhookEndpointList(items=[_out(e) for e in endpoints]))
+    found = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+    return json_answer(schemas.WebhookEndpointList(items=[_out(e) for e in found]))
 
 
 @bp.post("/webhook-endpoints")
@@ -55,18 +55,11 @@ def create_webhook_endpoint():
     """Add an endpoint; the answer holds its signing secret, shown only this once."""
     new = bodies.model_of(schemas.NewWebhookEndpoint, bodies.raw_body(), NOT_SAVED)
     try:
-        url = urls.check(new.url.strip())
+        endpoint = endpoints.add(
+            tenancy.current().tenant_id, new.url, new.event_types, new.description
+        )
     except urls.UnsafeUrl as unsafe:
         raise bodies.InvalidBody({"url": [str(unsafe)]}, NOT_SAVED) from None
-    endpoint = WebhookEndpoint(
-        tenant_id=tenancy.current().tenant_id,
-        url=url,
-        description=new.description.strip(),
-        event_types=sorted(set(new.event_types)),
-        secret=signing.new_secret(),
-    )
-    db.session.add(endpoint)
-    db.session.commit()
     answer = json_answer(
         _out(endpoint, schemas.NewWebhookEndpointAnswer, secret=endpoint.secret), 201
     )

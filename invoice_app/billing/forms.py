@@ -15,6 +15,7 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -28,6 +29,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..drafts import DraftInput, LineInput, compute_totals, totals_problems
 from ..money import (
@@ -38,6 +40,7 @@ from ..money import (
     shown_number,
 )
 from ..text_input import PlainText, nfc
+from ..webhooks.events import EVENT_TYPES
 
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 # Invoice.version is an INTEGER column.
@@ -374,3 +377,25 @@ class BulkActionForm(SelectionForm):
             raise ValidationError(
                 "Give one reason for cancelling the selected invoices."
             )
+
+
+class WebhookEndpointForm(FlaskForm):
+    """A new webhook endpoint: where, which events, and a note for whom it is."""
+
+    url = StringField(
+        "Endpoint URL",
+        validators=[DataRequired("Enter the URL."), PlainText(), Length(max=2000)],
+        render_kw={"type": "url", "placeholder": "https://portal.example.com/hooks"},
+    )
+    event_types = SelectMultipleField(
+        "Events",
+        choices=list(EVENT_TYPES),
+        validators=[DataRequired("Choose at least one event.")],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+    description = StringField(
+        "Description",
+        filters=[nfc],
+        validators=[PlainText(), Length(max=200)],
+    )
