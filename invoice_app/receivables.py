@@ -40,6 +40,12 @@ BUCKET_LABELS = {
     "over_90": "Over 90 days",
 }
 OVERDUE_BUCKETS = BUCKETS[1:]
+# What the list's `aging` filter accepts: a bucket, or all of them, or the late ones.
+AGING_CHOICES = {
+    "outstanding": "Outstanding (any age)",
+    "overdue": "Overdue (past due)",
+    **BUCKET_LABELS,
+}
 # A bucket's oldest day past due (over_90 has none).
 _BUCKET_DAYS = {"1_30": 30, "31_60": 60, "61_90": 90}
 
@@ -110,13 +116,17 @@ def receivable_on(day: date):
 
 
 def bucket_predicate(bucket: str, day: date):
-    """SQL: receivable on day and in this aging bucket (for the list's filter)."""
+    """SQL: receivable on day and in this AGING_CHOICES bucket (the list's filter)."""
     return and_(receivable_on(day), _bucket_range(bucket, day))
 
 
 def _bucket_range(bucket: str, day: date):
     # The bucket as a due-date range, which an index can use (bucket_of() is
     # the same ranges as a CASE).
+    if bucket == "outstanding":
+        return literal(True)
+    if bucket == "overdue":
+        return Invoice.due_date < day
     if bucket == "not_due":
         return or_(Invoice.due_date >= day, Invoice.due_date.is_(None))
     if bucket == "over_90":
@@ -227,3 +237,118 @@ def top_overdue_clients(day: date, limit: int = 10) -> list[ClientAging]:
         for cid, agg in chosen
         if cid in clients
     ]
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month of a currency's chart: what was billed, received and late."""
+
+    start: date
+    end: date  # the month's last day, or the overview's day in its own month
+    invoiced: Decimal
+    collected: Decimal
+    overdue: Decimal
+
+
+def last_months(day: date, count: int = 12) -> list[tuple[date, date]]:
+    """(first day, last day) of the `count` months up to day's, day ending the last."""
+    months = []
+    start = day.replace(day=1)
+    for _ in range(count):
+        following = (start + timedelta(days=32)).replace(day=1)
+        months.append((start, min(following - timedelta(days=1), day)))
+        start = (start - timedelta(days=1)).replace(day=1)
+    return months[::-1]
+
+
+def _per_month(months, column, value) -> list:
+    return [
+        type_coerce(
+            func.sum(case((column.between(start, end), value), else_=0)),
+            ScaledDecimal(),
+        )
+        for start, end in months
+    ]
+
+
+def monthly(day: date, count: int = 12) -> dict[str, list[Month]]:
+    """Per currency, the last `count` months up to day: invoiced, collected, overdue.
+
+    Invoiced: the payable of invoices issued in the month, less those cancelled
+    (an imported CANCEL never was owed). Collected: the payments received in
+    the month, and an imported PAID invoice's payable in its paid month.
+    Overdue: aging() at the month's end, past due buckets only.
+    """
+    months = last_months(day, count)
+    first, last = months[0][0], months[-1][1]
+    sums: dict[str, dict[str, list[Decimal]]] = {}
+
+    def add(kind: str, rows) -> None:
+        for currency, *values in rows:
+            cell = sums.setdefault(currency, {}).setdefault(
+                kind, [Decimal(0)] * len(months)
+            )
+            for i, value in enumerate(values):
+                cell[i] += Decimal(value or 0)
+
+    add(
+        "invoiced",
+        db.session.execute(
+            select(
+                Invoice.currency,
+                *_per_month(months, Invoice.issue_date, Invoice.payable),
+            )
+            .where(
+                Invoice.issue_date.between(first, last),
+                Invoice.status.not_in([Status.DRAFT.value, Status.CANCEL.value]),
+            )
+            .group_by(Invoice.currency)
+        ),
+    )
+    add(
+        "collected",
+        db.session.execute(
+            select(
+                Invoice.currency,
+                *_per_month(months, Payment.received_on, Payment.amount),
+            )
+            .join(Invoice, Payment.invoice_id == Invoice.id)
+            .where(Payment.received_on.between(first, last))
+            .group_by(Invoice.currency)
+        ),
+    )
+    unrecorded = ~select(Payment.id).where(Payment.invoice_id == Invoice.id).exists()
+    add(
+        "collected",
+        db.session.execute(
+            select(
+                Invoice.currency,
+                *_per_month(months, Invoice.paid_date, Invoice.payable),
+            )
+            .where(
+                Invoice.status == Status.PAID.value,
+                Invoice.paid_date.between(first, last),
+                Invoice.payable > 0,
+                unrecorded,
+            )
+            .group_by(Invoice.currency)
+        ),
+    )
+    for i, (_, end) in enumerate(months):
+        for found in aging(end):
+            cell = sums.setdefault(found.currency, {}).setdefault(
+                "overdue", [Decimal(0)] * len(months)
+            )
+            cell[i] = found.overdue.amount
+    zero = [Decimal(0)] * len(months)
+    return {
+        currency: [
+            Month(
+                start,
+                end,
+                *(kinds.get(k, zero)[i] for k in ("invoiced", "collected", "overdue")),
+            )
+            for i, (start, end) in enumerate(months)
+        ]
+        for currency, kinds in sorted(sums.items())
+    }
