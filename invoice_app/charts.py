@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from .receivables import Month
+from .monthly import Month
 
 SERIES = (
     ("invoiced", "Invoiced"),

@@ -25,7 +25,16 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from .extensions import db
 from .models import AuditEvent, Client, Invoice, Payment, Status
@@ -97,22 +106,41 @@ def _cancelled_after(day: date):
     )
 
 
-def _branches(day: date) -> list[list]:
+def owes_on(day: date):
+    """SQL: the invoice's balance at the end of day is above zero.
+
+    What was received by a day never exceeds amount_paid (the sum of every
+    payment; the whole payable for a PAID import), so an invoice whose payable
+    is above amount_paid owes on every day, and only the others need their
+    payments looked up (the index has both columns; the payments have not).
+    """
+    return or_(Invoice.payable > Invoice.amount_paid, balance_on(day) > 0)
+
+
+def _branches(day: date, *, overdue_only: bool = False) -> list[list]:
     """The three ways an invoice can be receivable on day, as disjoint WHEREs.
 
-    Apart, each is an index range (status first); one OR would read every row.
+    Apart, each is a range of ix_invoice_receivable (status, paid date, due
+    date first); one OR would read every row. Open invoices have no paid date
+    (ck_invoice_paid_date_only_when_paid), which lets the due date be a range.
     """
     common = [Invoice.issue_date <= day]
+    if overdue_only:
+        common.append(Invoice.due_date < day)
     return [
-        [*common, Invoice.status.in_([Status.DUE.value, Status.OVER_DUE.value])],
-        [*common, Invoice.status == Status.PAID.value, Invoice.paid_date > day],
-        [*common, Invoice.status == Status.CANCEL.value, _cancelled_after(day)],
+        [
+            Invoice.status.in_([Status.DUE.value, Status.OVER_DUE.value]),
+            Invoice.paid_date.is_(None),
+            *common,
+        ],
+        [Invoice.status == Status.PAID.value, Invoice.paid_date > day, *common],
+        [Invoice.status == Status.CANCEL.value, *common, _cancelled_after(day)],
     ]
 
 
 def receivable_on(day: date):
     """SQL: the invoice counts as owed at the end of day (see the module's rule)."""
-    return and_(or_(*(and_(*b) for b in _branches(day))), balance_on(day) > 0)
+    return and_(or_(*(and_(*b) for b in _branches(day))), owes_on(day))
 
 
 def bucket_predicate(bucket: str, day: date):
@@ -167,11 +195,11 @@ def _total(buckets: Iterable[Bucket]) -> Bucket:
     return sum(buckets, Bucket())
 
 
-def _grouped(day: date, *keys) -> list:
+def _grouped(day: date, *keys, overdue_only: bool = False, where=()) -> list:
     """(keys…, bucket, count, balance) of receivable invoices, per branch."""
     bucket, balance = bucket_of(day), balance_on(day)
     rows = []
-    for where in _branches(day):
+    for branch in _branches(day, overdue_only=overdue_only):
         rows += db.session.execute(
             select(
                 *keys,
@@ -179,7 +207,7 @@ def _grouped(day: date, *keys) -> list:
                 func.count(),
                 type_coerce(func.sum(balance), ScaledDecimal()),
             )
-            .where(*where, balance > 0)
+            .where(*branch, *where, owes_on(day))
             .group_by(*keys, bucket)
         ).all()
     return rows
@@ -195,9 +223,15 @@ def _agings(rows, key) -> dict:
     return found
 
 
-def aging(day: date) -> list[Aging]:
-    """Receivables on day per currency (sorted by code), bucket by bucket."""
-    found = _agings(_grouped(day, Invoice.currency), lambda keys: keys[0])
+def aging(day: date, *, overdue_only: bool = False) -> list[Aging]:
+    """Receivables on day per currency (sorted by code), bucket by bucket.
+
+    overdue_only leaves out what is not yet due (its bucket stays empty).
+    """
+    found = _agings(
+        _grouped(day, Invoice.currency, overdue_only=overdue_only),
+        lambda keys: keys[0],
+    )
     return [Aging(currency, found[currency]) for currency in sorted(found)]
 
 
@@ -210,145 +244,63 @@ class ClientAging:
     aging: Aging
 
 
+def _ranked_clients(day: date, limit: int) -> list[tuple[str, int]]:
+    """(currency, client id) of each currency's `limit` largest overdue balances."""
+    owed = union_all(
+        *(
+            select(
+                Invoice.currency.label("currency"),
+                Invoice.client_id.label("client_id"),
+                balance_on(day).label("balance"),
+            ).where(*branch, owes_on(day))
+            for branch in _branches(day, overdue_only=True)
+        )
+    ).subquery("owed")
+    total = func.sum(owed.c.balance)
+    ranked = (
+        select(
+            owed.c.currency,
+            owed.c.client_id,
+            func.row_number()
+            .over(
+                partition_by=owed.c.currency,
+                order_by=(total.desc(), owed.c.client_id),
+            )
+            .label("rank"),
+        )
+        .group_by(owed.c.currency, owed.c.client_id)
+        .subquery("ranked")
+    )
+    return [
+        (currency, client_id)
+        for currency, client_id in db.session.execute(
+            select(ranked.c.currency, ranked.c.client_id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.currency, ranked.c.rank)
+        )
+    ]
+
+
 def top_overdue_clients(day: date, limit: int = 10) -> list[ClientAging]:
     """Per currency, the `limit` clients with the largest overdue balance on day."""
+    chosen = _ranked_clients(day, limit)
+    if not chosen:
+        return []
+    ids = sorted({client_id for _, client_id in chosen})
     found = _agings(
-        _grouped(day, Invoice.currency, Invoice.client_id), lambda keys: tuple(keys)
+        _grouped(
+            day,
+            Invoice.currency,
+            Invoice.client_id,
+            where=[Invoice.client_id.in_(ids)],
+        ),
+        lambda keys: tuple(keys),
     )
-    by_currency: dict[str, list[Aging]] = {}
-    for (currency, client_id), buckets in found.items():
-        entry = (client_id, Aging(currency, buckets))
-        if entry[1].overdue.count:
-            by_currency.setdefault(currency, []).append(entry)
-    chosen = []
-    for currency in sorted(by_currency):
-        ranked = sorted(
-            by_currency[currency], key=lambda e: (-e[1].overdue.amount, e[0])
-        )
-        chosen += ranked[:limit]
     clients = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Client).where(Client.id.in_({cid for cid, _ in chosen}))
-        )
+        c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(ids)))
     }
     return [
-        ClientAging(clients[cid].email, clients[cid].name, agg)
-        for cid, agg in chosen
-        if cid in clients
+        ClientAging(clients[cid].email, clients[cid].name, Aging(currency, found[key]))
+        for currency, cid in chosen
+        if (key := (currency, cid)) in found and cid in clients
     ]
-
-
-@dataclass(frozen=True)
-class Month:
-    """One month of a currency's chart: what was billed, received and late."""
-
-    start: date
-    end: date  # the month's last day, or the overview's day in its own month
-    invoiced: Decimal
-    collected: Decimal
-    overdue: Decimal
-
-
-def last_months(day: date, count: int = 12) -> list[tuple[date, date]]:
-    """(first day, last day) of the `count` months up to day's, day ending the last."""
-    months = []
-    start = day.replace(day=1)
-    for _ in range(count):
-        following = (start + timedelta(days=32)).replace(day=1)
-        months.append((start, min(following - timedelta(days=1), day)))
-        start = (start - timedelta(days=1)).replace(day=1)
-    return months[::-1]
-
-
-def _per_month(months, column, value) -> list:
-    return [
-        type_coerce(
-            func.sum(case((column.between(start, end), value), else_=0)),
-            ScaledDecimal(),
-        )
-        for start, end in months
-    ]
-
-
-def monthly(day: date, count: int = 12) -> dict[str, list[Month]]:
-    """Per currency, the last `count` months up to day: invoiced, collected, overdue.
-
-    Invoiced: the payable of invoices issued in the month, less those cancelled
-    (an imported CANCEL never was owed). Collected: the payments received in
-    the month, and an imported PAID invoice's payable in its paid month.
-    Overdue: aging() at the month's end, past due buckets only.
-    """
-    months = last_months(day, count)
-    first, last = months[0][0], months[-1][1]
-    sums: dict[str, dict[str, list[Decimal]]] = {}
-
-    def add(kind: str, rows) -> None:
-        for currency, *values in rows:
-            cell = sums.setdefault(currency, {}).setdefault(
-                kind, [Decimal(0)] * len(months)
-            )
-            for i, value in enumerate(values):
-                cell[i] += Decimal(value or 0)
-
-    add(
-        "invoiced",
-        db.session.execute(
-            select(
-                Invoice.currency,
-                *_per_month(months, Invoice.issue_date, Invoice.payable),
-            )
-            .where(
-                Invoice.issue_date.between(first, last),
-                Invoice.status.not_in([Status.DRAFT.value, Status.CANCEL.value]),
-            )
-            .group_by(Invoice.currency)
-        ),
-    )
-    add(
-        "collected",
-        db.session.execute(
-            select(
-                Invoice.currency,
-                *_per_month(months, Payment.received_on, Payment.amount),
-            )
-            .join(Invoice, Payment.invoice_id == Invoice.id)
-            .where(Payment.received_on.between(first, last))
-            .group_by(Invoice.currency)
-        ),
-    )
-    unrecorded = ~select(Payment.id).where(Payment.invoice_id == Invoice.id).exists()
-    add(
-        "collected",
-        db.session.execute(
-            select(
-                Invoice.currency,
-                *_per_month(months, Invoice.paid_date, Invoice.payable),
-            )
-            .where(
-                Invoice.status == Status.PAID.value,
-                Invoice.paid_date.between(first, last),
-                Invoice.payable > 0,
-                unrecorded,
-            )
-            .group_by(Invoice.currency)
-        ),
-    )
-    for i, (_, end) in enumerate(months):
-        for found in aging(end):
-            cell = sums.setdefault(found.currency, {}).setdefault(
-                "overdue", [Decimal(0)] * len(months)
-            )
-            cell[i] = found.overdue.amount
-    zero = [Decimal(0)] * len(months)
-    return {
-        currency: [
-            Month(
-                start,
-                end,
-                *(kinds.get(k, zero)[i] for k in ("invoiced", "collected", "overdue")),
-            )
-            for i, (start, end) in enumerate(months)
-        ]
-        for currency, kinds in sorted(sums.items())
-    }

@@ -231,17 +231,29 @@ def test_top_clients_link_to_their_invoices(admin, world):
 
 
 def test_the_chart_is_server_side_accessible_svg(admin, world):
-    response = admin.get("/billing/overview")
+    page = admin.get("/billing/overview").get_data(as_text=True)
+    # The page asks for its chart once shown (htmx), or links to it.
+    assert 'hx-get="/billing/overview/chart?as_of=2025-07-15"' in page
+    assert 'href="/billing/overview/chart?as_of=2025-07-15"' in page
+    response = admin.get(
+        "/billing/overview/chart",
+        query_string={"as_of": "2025-07-15"},
+        headers={"HX-Request": "true"},
+    )
     html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="overview-charts">')
     svg = re.search(r'<svg class="bar-chart".*?</svg>', html, re.S).group(0)
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
-    assert "style=" not in html and "<script>" not in html
+    assert "style=" not in html and "<script" not in html
     assert len(re.findall(r"<rect ", svg)) == 36  # 12 months, three bars
     # The data table for screen readers: July's invoiced is nothing (issued
     # 200 days ago), its overdue is today's overdue.
     table = re.search(r"<caption>USD by month</caption>(.*?)</table>", html, re.S)
     assert "July 2025" in table.group(1) and "$900.00" in table.group(1)
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    # Without htmx, the same chart is a page of its own, under the CSP.
+    plain = admin.get("/billing/overview/chart")
+    assert "<h1>Receivables: the last 12 months" in plain.get_data(as_text=True)
+    assert "script-src 'self'" in plain.headers["Content-Security-Policy"]
 
 
 def test_overview_is_in_the_navigation(admin):

@@ -242,3 +242,33 @@ def test_top_overdue_clients_rank_by_overdue_balance_per_currency(make_invoice):
     late1 = top_overdue_clients(D)[1]
     assert late1.aging.buckets["31_60"].amount == Decimal("30.00")
     assert late1.email == "late1@example.test"
+
+
+def test_monthly_invoiced_collected_and_overdue_at_each_month_end(make_invoice):
+    from invoice_app.monthly import monthly
+
+    # Issued in May, due 31 May, 40.00 paid on 10 June, the rest still owed.
+    partly = make_invoice(
+        payable=Decimal("100.00"),
+        issue_date=date(2025, 5, 2),
+        due_date=date(2025, 5, 31),
+    )
+    pay(partly, "40.00", date(2025, 6, 10))
+    # Imported PAID in June (no payment rows): collected in full in June.
+    make_invoice(
+        payable=Decimal("30.00"),
+        status="PAID",
+        amount_paid=Decimal("30.00"),
+        issue_date=date(2025, 6, 1),
+        due_date=date(2025, 6, 20),
+        paid_date=date(2025, 6, 25),
+    )
+    make_invoice(status="CANCEL", issue_date=date(2025, 6, 3))  # never invoiced
+    months = {m.start: m for m in monthly(D)["USD"]}
+    assert len(months) == 12 and min(months) == date(2024, 8, 1)
+    may, june, july = (months[date(2025, m, 1)] for m in (5, 6, 7))
+    assert (may.invoiced, may.collected, may.overdue) == (Decimal("100.00"), 0, 0)
+    assert june.invoiced == Decimal("30.00")
+    assert june.collected == Decimal("70.00")  # 40 received + 30 imported PAID
+    assert june.overdue == Decimal("60.00")  # at 30 June: the partly paid one
+    assert july.end == D and july.overdue == Decimal("60.00")

@@ -17,15 +17,15 @@ from ..exports.pdf import PDF_MIMETYPE, PdfError
 from ..exports.settings import pdf_render_timeout
 from ..exports.xlsx import XLSX_MIMETYPE
 from ..filters import InvalidAsOf, InvoiceFilters, parse_as_of
+from ..monthly import monthly
 from ..receivables import (
     AGING_CHOICES,
     BUCKET_LABELS,
     BUCKETS,
     aging,
-    monthly,
     top_overdue_clients,
 )
-from ..web import is_api_request
+from ..web import is_api_request, is_fragment_request
 from . import bp
 from .exports import download, export_context
 
@@ -37,25 +37,32 @@ def figure_url(aging: str, currency: str, client: str = "") -> str:
 
 
 def overview_context(day: date) -> dict:
-    """Everything the overview page and its exports show for one day."""
+    """What the overview page shows for one day (its chart comes apart)."""
     clients: dict[str, list] = {}
     for entry in top_overdue_clients(day):
         clients.setdefault(entry.aging.currency, []).append(entry)
-    months = monthly(day)
     return {
         "as_of": day,
         # The list's aging filter is as of today: other days' figures have no link.
         "linked": day == today(),
         "agings": aging(day),
         "top_clients": clients,
-        "months": months,
-        "charts": {currency: bar_chart(m) for currency, m in months.items()},
-        "series": SERIES,
         "buckets": BUCKETS,
         "bucket_labels": BUCKET_LABELS,
         "aging_labels": AGING_CHOICES,
         "figure_url": figure_url,
         "errors": {},
+    }
+
+
+def chart_context(day: date) -> dict:
+    """The last twelve months per currency, as figures and as bar charts."""
+    months = monthly(day)
+    return {
+        "as_of": day,
+        "months": months,
+        "charts": {currency: bar_chart(m) for currency, m in months.items()},
+        "series": SERIES,
     }
 
 
@@ -73,13 +80,28 @@ def invalid_as_of(error: InvalidAsOf):
 @bp.get("/overview")
 @login_required
 def overview():
-    """What is owed, how late, by whom, and the last twelve months, per currency."""
+    """What is owed, how late and by whom, per currency; the chart follows."""
     day = parse_as_of(request.args, today())
     return render_template("billing/overview.html", **overview_context(day))
 
 
+@bp.get("/overview/chart")
+@login_required
+def overview_chart():
+    """The last twelve months' chart: the overview's fragment, or a page of its own.
+
+    Twelve month-ends of aging and a year of payments take longer than the
+    overview's figures, so the page shows those at once and asks for this.
+    """
+    context = chart_context(parse_as_of(request.args, today()))
+    template = "_charts.html" if is_fragment_request() else "overview_chart.html"
+    body = render_template(f"billing/{template}", **context)
+    return body, 200, {"Vary": "HX-Request"}
+
+
 def _data() -> dict:
-    return overview_context(parse_as_of(request.args, today()))
+    day = parse_as_of(request.args, today())
+    return overview_context(day) | chart_context(day)
 
 
 @bp.get("/overview/export.xlsx")
