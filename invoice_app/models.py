@@ -196,6 +196,7 @@ class Invoice(db.Model):
             "payable",
             "amount_paid",
             "client_id",
+            "id",
         ),
         Index("ix_invoice_usage_cost", "tenant_id", "usage_cost", "id"),
         Index("ix_invoice_payable", "tenant_id", "payable", "id"),

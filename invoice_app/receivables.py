@@ -32,6 +32,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
 )
@@ -195,9 +196,21 @@ def _total(buckets: Iterable[Bucket]) -> Bucket:
     return sum(buckets, Bucket())
 
 
+def _without_jit() -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction.
+
+    The per-invoice payment lookups make the planner's estimate large enough to
+    compile the statement, which took 300 ms of a 1 s aging at a million
+    invoices (EXPLAIN ANALYZE) and saves nothing on index-only scans.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
 def _grouped(day: date, *keys, overdue_only: bool = False, where=()) -> list:
     """(keys…, bucket, count, balance) of receivable invoices, per branch."""
     bucket, balance = bucket_of(day), balance_on(day)
+    _without_jit()
     rows = []
     for branch in _branches(day, overdue_only=overdue_only):
         rows += db.session.execute(
@@ -257,6 +270,7 @@ def _ranked_clients(day: date, limit: int) -> list[tuple[str, int]]:
         )
     ).subquery("owed")
     total = func.sum(owed.c.balance)
+    _without_jit()
     ranked = (
         select(
             owed.c.currency,

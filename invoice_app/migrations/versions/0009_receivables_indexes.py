@@ -29,6 +29,9 @@ RECEIVABLE_COLUMNS = [
     "payable",
     "amount_paid",
     "client_id",
+    # PostgreSQL reads an index alone only when it holds the id too (the
+    # payments are looked up by it); SQLite keeps the rowid in every index.
+    "id",
 ]
 CANCEL_COLUMNS = ["tenant_id", "action", "created_at", "invoice_id"]
 # What an invoice had received by a day, and what came in during a month,
