@@ -335,3 +335,15 @@ def test_overview_pdf_shows_the_figures(admin, world):
     assert "Receivables as of 2025-07-15" in text
     assert "$1,100.00" in text and "€170.00" in text
     assert "Ancient Inc" in text
+
+
+@pytest.mark.parametrize(
+    "name", ["Zoë Çelik Ñandú", "Пётр Ильич", "山田太郎株式会社", "Αλέξανδρος"]
+)
+def test_overview_pdf_client_names_in_any_script_come_out_as_text(
+    admin, make_invoice, name
+):
+    make_invoice(client_name=name, client_email="script@example.test", **late(10))
+    response = admin.get("/billing/overview/export.pdf")
+    pages = PdfReader(io.BytesIO(response.data)).pages
+    assert name in " ".join(p.extract_text() for p in pages)

@@ -15,7 +15,7 @@ from flask import render_template
 from openpyxl import Workbook
 
 from ..receivables import BUCKET_LABELS, BUCKETS, OVERDUE_BUCKETS
-from .fonts import font_face_css
+from .fonts import ANY_SCRIPT, font_face_css, needs_fallback
 from .page_marks import mark_pages
 from .pdf import html_to_pdf
 from .xlsx import (
@@ -122,6 +122,8 @@ def overview_pdf(
         title=title,
         generated=generated,
         font_css=font_face_css(),
+        any_script=ANY_SCRIPT,
+        needs_fallback=needs_fallback,
         buckets=BUCKETS,
         overdue_buckets=OVERDUE_BUCKETS,
         bucket_labels=BUCKET_LABELS,
