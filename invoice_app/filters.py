@@ -17,6 +17,7 @@ from wtforms import Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from .models import Status
+from .receivables import AGING_CHOICES
 from .text_input import PlainText, nfc, shown
 
 STATUS_CHOICES = ["ALL"] + [s.value for s in Status]
@@ -34,11 +35,13 @@ SORT_KEYS = (
 DEFAULT_SORT = "-period"
 PER_PAGE_CHOICES = (10, 25, 50, 100, 200)
 SEARCH_MAX = 200
+EMAIL_MAX = 254
 # Far past any real list (200 rows a page), and (PAGE_MAX - 1) × PER_PAGE_MAX
 # stays a small OFFSET on both databases.
 PAGE_MAX = 10_000_000
 _MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}$")
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,36 @@ class InvoiceFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    # Receivable today in one aging bucket (receivables.AGING_CHOICES), or all.
+    aging: str = ""
+    # One client's e-mail (exact, case-insensitive), or every client.
+    client: str = ""
+    # One currency (ISO code), or every currency: an overview figure is one's.
+    currency: str = ""
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = 25
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.status != "ALL" or self.date_from or self.date_to or self.q)
+        return bool(
+            self.status != "ALL"
+            or self.date_from
+            or self.date_to
+            or self.q
+            or self.aging
+            or self.client
+            or self.currency
+        )
+
+    @property
+    def needs_rows(self) -> bool:
+        """Filters the invoice tally cannot answer (it knows no clients or ages)."""
+        return bool(self.aging or self.client)
+
+    @property
+    def aging_label(self) -> str:
+        return AGING_CHOICES.get(self.aging, "")
 
     @property
     def sort_key(self) -> str:
@@ -119,6 +145,13 @@ class InvoiceFilterForm(Form):
     date_from = StringField("From", validators=[PlainText()])
     date_to = StringField("To", validators=[PlainText()])
     q = StringField("Search", filters=[nfc], validators=[PlainText()])
+    aging = SelectField(
+        "Aging",
+        choices=["", *AGING_CHOICES],
+        default="",
+    )
+    client = StringField("Client e-mail", filters=[nfc], validators=[PlainText()])
+    currency = StringField("Currency", validators=[PlainText()])
     sort = SelectField(
         "Sort",
         choices=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
@@ -171,6 +204,16 @@ class InvoiceFilterForm(Form):
         if len(field.data or "") > SEARCH_MAX:
             raise ValidationError(f"Search is limited to {SEARCH_MAX} characters.")
 
+    def validate_currency(self, field):
+        if field.data and not _CURRENCY.match(field.data):
+            raise ValidationError(
+                f"{shown(field.data)} is not a currency code (three letters)."
+            )
+
+    def validate_client(self, field):
+        if len(field.data or "") > EMAIL_MAX:
+            raise ValidationError(f"An e-mail is at most {EMAIL_MAX} characters.")
+
 
 def _normalise(args: MultiDict) -> MultiDict:
     """Treat empty values as absent and statuses case-insensitively."""
@@ -180,6 +223,10 @@ def _normalise(args: MultiDict) -> MultiDict:
         if not value:
             continue
         if key == "status":
+            value = value.upper()
+        elif key == "aging":
+            value = value.lower()
+        elif key == "currency":
             value = value.upper()
         clean.add(key, value)
     return clean
@@ -196,6 +243,9 @@ def parse_filters(args: MultiDict, per_page_max: int = 200) -> InvoiceFilters:
         date_from=getattr(form, "parsed_from", None),
         date_to=getattr(form, "parsed_to", None),
         q=(form.q.data or "").strip(),
+        aging=form.aging.data or "",
+        client=(form.client.data or "").strip(),
+        currency=form.currency.data or "",
         sort=form.sort.data,
         page=form.page.data or 1,
         per_page=min(form.per_page.data or DEFAULT_PER_PAGE, per_page_max),
@@ -228,3 +278,24 @@ def date_presets(today: date) -> dict[str, tuple[date, date]]:
         "This quarter": (quarter_start, quarter_end),
         "This year": (date(today.year, 1, 1), date(today.year, 12, 31)),
     }
+
+
+class InvalidAsOf(BadRequest):
+    """Raised for a bad "as of" date of the receivables overview (400)."""
+
+    def __init__(self, message: str):
+        self.errors = {"as_of": [message]}
+        super().__init__(f"Invalid as_of — {message}")
+
+
+def parse_as_of(args: MultiDict, today: date) -> date:
+    """The overview's "as of" day (YYYY-MM-DD, default today), or InvalidAsOf."""
+    text = (args.get("as_of") or "").strip()
+    if not text:
+        return today
+    try:
+        return _parse_date(text, month_end=False, allow_month=False)
+    except ValueError:
+        raise InvalidAsOf(
+            f"{shown(text)} is not a valid date (YYYY-MM-DD, years 1 to 9999)."
+        ) from None

@@ -39,6 +39,7 @@ from .extensions import db
 from .filters import InvoiceFilters
 from .models import Client, Invoice, Status
 from .money import ScaledDecimal
+from .receivables import bucket_predicate
 from .search import (
     TRIGRAM,
     matching_clients,
@@ -127,11 +128,25 @@ def _where(
     source=Invoice,
 ) -> list:
     where = _date_predicates(filters, source)
+    # Only Invoice has these (needs_rows keeps the tally and the walk away).
+    if filters.aging:
+        where.append(bucket_predicate(filters.aging, today))
+    if filters.client:
+        where.append(client_predicate(filters.client))
+    if filters.currency:
+        where.append(source.currency == filters.currency)
     if filters.q and with_search:
         where.append(search_predicate(filters.q))
     if with_status and filters.status != "ALL":
         where.append(status_predicate(filters.status, today, source))
     return where
+
+
+def client_predicate(email: str):
+    """Invoices of the client with this e-mail (exact, ignoring case)."""
+    return Invoice.client_id.in_(
+        select(Client.id).where(func.lower(Client.email) == email.lower())
+    )
 
 
 def _sort_column(filters: InvoiceFilters, today: date):
@@ -312,6 +327,8 @@ def _walk_period_index(filters: InvoiceFilters, today: date) -> bool:
     if (
         filters.sort_key != "period"
         or filters.q
+        or filters.needs_rows
+        or filters.currency  # not in the period index: no walk
         or db.session.get_bind().dialect.name != "sqlite"
     ):
         return False
@@ -377,9 +394,9 @@ def _groups(filters: InvoiceFilters, today: date) -> Select:
             [Invoice.client_id.in_(clients)],
             [own_text_predicate(filters.q), Invoice.client_id.not_in(clients)],
         ]
-    elif scope is not None and scope.limited_to_clients:
-        # The tally knows tenants, not clients: a user limited to some clients
-        # has their invoices counted from ix_invoice_client_id.
+    elif (scope is not None and scope.limited_to_clients) or filters.needs_rows:
+        # The tally knows tenants, not clients nor ages: a user limited to some
+        # clients, or a list of one client or age, is counted from the rows.
         source, count = Invoice, func.count()
         parts = [[]]
     else:

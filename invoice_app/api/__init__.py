@@ -47,4 +47,4 @@ def token_may_write():
         )
 
 
-from . import actions, creating, views, webhooks  # noqa: E402,F401  (routes register on import)
+from . import actions, creating, receivables, views, webhooks  # noqa: E402,F401  (routes register on import)

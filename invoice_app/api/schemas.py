@@ -254,3 +254,30 @@ class NewWebhookEndpointAnswer(WebhookEndpoint):
 
 class WebhookEndpointList(_Model):
     items: list[WebhookEndpoint]
+
+
+class Bucket(_Model):
+    amount: Money
+    count: int = Field(ge=0)
+
+
+class CurrencyReceivables(_Model):
+    """What was owed in one currency on the day (never summed across currencies)."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    outstanding: Money
+    outstanding_count: int = Field(ge=0)
+    overdue: Money
+    overdue_count: int = Field(ge=0)
+    buckets: dict[Literal["not_due", "1_30", "31_60", "61_90", "over_90"], Bucket] = (
+        Field(description="Days past due; the five add up to the outstanding total.")
+    )
+
+
+class Receivables(_Model):
+    as_of: date
+    currencies: list[CurrencyReceivables]
+
+
+class ReceivablesQuery(BaseModel):
+    as_of: date | None = Field(None, description="The day (default: today).")

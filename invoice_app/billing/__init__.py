@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
-from . import actions, bulk, drafts, exports, views, webhooks  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    actions,
+    bulk,
+    drafts,
+    exports,
+    overview,
+    views,
+    webhooks,
+)

@@ -88,6 +88,12 @@ def describe_filters(filters: InvoiceFilters) -> list[tuple[str, str]]:
         lines.append((DATE_FIELDS[filters.date_field], f"{start} to {end}"))
     if filters.q:
         lines.append(("Search", filters.q))
+    if filters.aging:
+        lines.append(("Owed today", filters.aging_label))
+    if filters.currency:
+        lines.append(("Currency", filters.currency))
+    if filters.client:
+        lines.append(("Client e-mail", filters.client))
     direction = "descending" if filters.sort_descending else "ascending"
     lines.append(("Sorted by", f"{SORT_LABELS[filters.sort_key]}, {direction}"))
     return lines
@@ -108,4 +114,5 @@ def export_filename(filters: InvoiceFilters, day: date, extension: str) -> str:
         parts += [d.isoformat() for d in (filters.date_from, filters.date_to) if d]
     if filters.q:
         parts.append(_slug(filters.q, 24))
+    parts += [_slug(filters.aging, 12), _slug(filters.currency, 3)]
     return "-".join(p for p in parts if p) + f".{extension}"
