@@ -11,6 +11,7 @@ RETRY_AFTER's next step; after the last one the delivery is failed for good
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import requests
@@ -30,6 +31,15 @@ RETRY_AFTER = tuple(
 # How long a claimed attempt may take before another worker may try it.
 LEASE = timedelta(seconds=TIMEOUT * 3)
 BATCH = 50
+# One HTTP session per worker thread: connections to an endpoint are kept
+# alive between its deliveries (a requests.Session is not for sharing).
+_local = threading.local()
+
+
+def _http() -> requests.Session:
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
 
 
 def due(now: datetime | None = None, limit: int = BATCH) -> list[int]:
@@ -91,7 +101,7 @@ def attempt(delivery_id: int, now: datetime | None = None) -> bool:
     status, error = None, ""
     try:
         urls.check(endpoint.url)
-        answer = requests.post(
+        answer = _http().post(
             endpoint.url,
             data=body,
             headers=signing.headers(
