@@ -8,8 +8,9 @@ in is confined to nothing. The CLI and background work choose a scope with
 `use()`; without one (migrations, maintenance commands) they see every tenant.
 
 One hook (do_orm_execute) adds the scope to every ORM SELECT, UPDATE and
-DELETE of Client, Invoice, AuditEvent and the webhooks' endpoints and events, wherever the entity appears in the
-statement (subqueries, unions, joins), so no view, export or action can forget
+DELETE of Client, Invoice, AuditEvent and the webhooks' endpoints and events,
+wherever the entity appears in the statement (subqueries, unions, joins), so
+no view, export or action can forget
 it: another tenant's invoice is simply not there, and answers 404 like a number
 that does not exist. A second hook (before_flush) puts new rows into the
 scope's tenant and refuses to write a row outside the scope. The invoice tally,
