@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Python 3.11+, make and access to PyPI:
 #   make run    set up .venv, migrate the SQLite database, load demo data, serve
+#               (with the job worker beside it: Ctrl-C stops both)
 #   make test   Chromium (found or obtained: scripts/chromium.py), lint, format
 #               check and the whole test suite (unit, HTTP, CLI, browser)
 PYTHON ?= python3
@@ -30,7 +31,11 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo setup
 	@echo "Invoice Manager: http://127.0.0.1:$(PORT)/billing/invoices"
-	$(BIN)/flask run --port $(PORT)
+	@# One recipe line, one shell: the worker runs in the background of it and
+	@# is stopped when the server ends (Ctrl-C), so neither outlives the other.
+	$(BIN)/flask jobs worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  $(BIN)/flask run --port $(PORT)
 
 # Production-style: gunicorn with gunicorn.conf.py (PORT, GUNICORN_* override).
 serve: install

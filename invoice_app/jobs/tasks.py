@@ -1,0 +1,39 @@
+"""The tasks a worker runs, each inside the app's context, and when they run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask
+from huey import Huey, crontab
+from huey.api import TaskWrapper
+
+
+def register_tasks(queue: Huey, app: Flask) -> dict[str, TaskWrapper]:
+    """Register every task on queue; each runs in an app context of its own."""
+
+    def in_app(func: Callable) -> Callable:
+        @wraps(func)
+        def run(*args):
+            # Its own context per task: worker threads share nothing (g, the
+            # database session, the tenant scope).
+            with app.app_context():
+                return func(*args)
+
+        return run
+
+    return {
+        # Hourly, so OVER_DUE is stored within the hour after midnight in
+        # TIMEZONE wherever that is; idempotent, like the cron job it replaces.
+        "mark_overdue": queue.periodic_task(crontab(minute="15"), name="mark_overdue")(
+            in_app(_mark_overdue)
+        ),
+    }
+
+
+def _mark_overdue() -> list[str]:
+    from ..clock import today
+    from ..lifecycle import mark_overdue
+
+    return mark_overdue(today(), actor="system (worker)")
