@@ -33,4 +33,4 @@ def csrf_unless_token():
         csrf.protect()
 
 
-from . import views  # noqa: E402,F401  (routes register on import)
+from . import exports, views  # noqa: E402,F401  (routes register on import)

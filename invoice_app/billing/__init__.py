@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
-from . import actions, bulk, drafts, exports, views  # noqa: E402,F401  (routes register on import)
+from . import actions, bulk, downloads, drafts, exports, views  # noqa: E402,F401  (routes register on import)

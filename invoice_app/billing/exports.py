@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,22 +26,32 @@ from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..extensions import db
 from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
-from ..queries import export_rows, invoice_query, invoice_row
-from ..tenancy import confine
+from ..queries import (
+    STREAM_BATCH,
+    export_rows,
+    invoice_query,
+    invoice_row,
+    streamed_rows,
+)
 from . import bp
 from .bulk import selected_numbers
 from .forms import SelectionForm
 from .rendering import max_per_page
 
 # Rows fetched from the database per round trip while an XLSX streams.
-XLSX_BATCH = 1000
+XLSX_BATCH = STREAM_BATCH
 
 
 @bp.app_template_global()
 def export_url(kind: str, filters: InvoiceFilters) -> str:
     """The export ("xlsx" or "pdf") of every invoice matching filters."""
-    args = filters.with_(per_page=DEFAULT_PER_PAGE).to_args()
-    return url_for(f"billing.export_{kind}", **args)
+    return url_for(f"billing.export_{kind}", **export_args(filters))
+
+
+@bp.app_template_global()
+def export_args(filters: InvoiceFilters) -> dict[str, str]:
+    """The filters of an export of every matching invoice (no page), as args."""
+    return filters.with_(per_page=DEFAULT_PER_PAGE).to_args()
 
 
 @bp.app_template_global()
@@ -65,21 +74,6 @@ def download(body, mimetype: str, filename: str) -> Response:
         "X-Content-Type-Options": "nosniff",
     }
     return Response(body, mimetype=mimetype, headers=headers)
-
-
-def streamed_rows(stmt) -> Iterator:
-    """stmt's rows, read in batches on a connection of their own while they stream.
-
-    A streamed body is sent after the view has returned, and by then the
-    request's session has been closed (and, on PostgreSQL, the server-side
-    cursor with its transaction). So the rows come from a connection that only
-    this stream uses, opened when the first row is wanted and closed when the
-    stream ends or the client goes away.
-    """
-    # Not through the Session, so not confined by its hook: confined here.
-    stmt = confine(stmt)
-    with db.engine.connect() as connection:
-        yield from connection.execute(stmt.execution_options(yield_per=XLSX_BATCH))
 
 
 @bp.get("/invoices/export.xlsx")

@@ -23,7 +23,25 @@ def register_tasks(queue: Huey, app: Flask) -> dict[str, TaskWrapper]:
 
         return run
 
+    def sweep() -> None:
+        from ..export_jobs.sweeping import sweep_exports
+
+        sweep_exports()
+
+    def export(job_id: str) -> None:
+        from ..export_jobs.running import run_export
+
+        run_export(job_id)
+
+    # A worker that starts looks for exports its predecessor left running.
+    queue.on_startup("sweep_exports")(in_app(sweep))
     return {
+        "run_export": queue.task(name="run_export")(in_app(export)),
+        # Every minute: an export of a dead worker is retried within about
+        # EXPORT_STALE_SECONDS plus a minute; expired files go.
+        "sweep_exports": queue.periodic_task(crontab(), name="sweep_exports")(
+            in_app(sweep)
+        ),
         # Hourly, so OVER_DUE is stored within the hour after midnight in
         # TIMEZONE wherever that is; idempotent, like the cron job it replaces.
         "mark_overdue": queue.periodic_task(crontab(minute="15"), name="mark_overdue")(
