@@ -6,6 +6,7 @@ life cycle through a real worker process."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from invoice_app.export_jobs import running
+from invoice_app.export_jobs import running, writers
 from invoice_app.export_jobs.queueing import MAX_UNFINISHED
 from invoice_app.export_jobs.sweeping import WORKER_DIED, sweep_exports
 from invoice_app.extensions import db
@@ -178,7 +179,8 @@ def test_cancel_while_running_removes_the_unfinished_file(
 ):
     for i in range(25):
         make_invoice(number=f"INV-C{i:02d}")
-    monkeypatch.setattr(running, "PROGRESS_EVERY", 10)
+    xlsx = writers.WRITERS["xlsx"]
+    monkeypatch.setitem(writers.WRITERS, "xlsx", replace(xlsx, progress_every=10))
     real_progress = running._progress
 
     def cancel_after_ten(job_id, **values):
@@ -263,7 +265,7 @@ def test_an_unexpected_error_fails_the_export_and_is_logged(
         yield b"PK"
         raise RuntimeError("the writer broke")
 
-    monkeypatch.setattr(running, "stream_invoices_xlsx", broken)
+    monkeypatch.setattr(writers, "stream_invoices_xlsx", broken)
     sign_in(client, staff)
     failed = job(queue(client))
     assert (failed.status, failed.error) == ("failed", running.UNEXPECTED)
@@ -393,3 +395,61 @@ def test_the_api_queues_an_export_and_reports_on_it(app, client, staff, invoices
     )
     assert response.status_code == 400
     assert client.get("/api/exports/nope", headers=bearer).status_code == 404
+
+
+def pdf_texts(body: bytes) -> dict[str, list[str]]:
+    """Each PDF of a zip by name, as the text of its pages."""
+    import io
+    import zipfile
+
+    from pypdf import PdfReader
+
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return {
+            name: [p.extract_text() for p in PdfReader(archive.open(name)).pages]
+            for name in archive.namelist()
+        }
+
+
+def test_a_background_zip_has_the_pdfs_of_the_bulk_zip(client, staff, invoices):
+    sign_in(client, staff)
+    page = client.get("/billing/invoices?status=PAID").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "all_matching": "1", "status": "PAID"}
+    synchronous = client.post("/billing/invoices/bulk/invoices.zip", data=form)
+    assert synchronous.status_code == 200
+    expected = pdf_texts(synchronous.data)
+    assert len(expected) == 4
+
+    queued = client.post("/api/exports", data={**form, "format": "zip"})
+    assert queued.status_code == 202
+    job_id = queued.json["id"]
+    assert client.get(f"/api/exports/{job_id}").json["status"] == "done"
+    fetched = download(client, job_id)
+    assert fetched.headers["Content-Type"] == "application/zip"
+    assert pdf_texts(fetched.data) == expected
+    page = client.get("/billing/exports").get_data(as_text=True)
+    assert "PDFs (zip)" in page and "Done, 4 invoices" in page
+
+
+def test_a_zip_of_more_than_zip_max_invoices_goes_to_the_background(
+    app_factory, tmp_path, staff, invoices
+):
+    app = app_factory(
+        JOBS_IMMEDIATE=True, ZIP_MAX_INVOICES=3, **queue_settings(tmp_path)
+    )
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, staff)
+        page = client.get("/billing/invoices?status=PAID").get_data(as_text=True)
+        form = {"csrf_token": csrf_token(page), "all_matching": "1", "status": "PAID"}
+        response = client.post("/billing/invoices/bulk/invoices.zip", data=form)
+        assert response.status_code == 303
+        assert "/billing/exports#export-" in response.headers["Location"]
+        job_id = response.headers["Location"].rsplit("#export-", 1)[1]
+        done = job(job_id)
+        assert (done.format, done.status, done.rows_done) == ("zip", "done", 4)
+        assert len(pdf_texts(download(client, job_id).data)) == 4
+        # Ticked rows past the limit are still refused: they are few by nature.
+        ticked = {"csrf_token": form["csrf_token"], "numbers": "INV-B01"}
+        one = client.post("/billing/invoices/bulk/invoices.zip", data=ticked)
+        assert one.status_code == 200

@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from .. import tenancy
@@ -24,8 +25,8 @@ from ..export_jobs.queueing import (
     visible_job,
     visible_jobs,
 )
+from ..export_jobs.writers import WRITERS
 from ..exports.summary import describe_filters, export_filename
-from ..exports.xlsx import XLSX_MIMETYPE
 from ..extensions import db
 from ..filters import InvalidFilters, parse_filters
 from ..models import EXPORT_FORMATS, ExportJob, ExportStatus
@@ -33,7 +34,6 @@ from ..web import is_fragment_request
 from . import bp
 from .rendering import max_per_page
 
-MIMETYPES = {"xlsx": XLSX_MIMETYPE}
 # The Downloads page lists this many of the newest exports.
 PAGE_SIZE = 100
 
@@ -62,9 +62,9 @@ def export_filters_text(job: ExportJob) -> str:
     return " · ".join(f"{label}: {value}" for label, value in describe_filters(filters))
 
 
-def queue_from(values: MultiDict) -> ExportJob:
-    """Queue an export of the list under the filters in values (form or JSON)."""
-    fmt = values.get("format", "xlsx")
+def queue_from(values: MultiDict, fmt: str | None = None) -> ExportJob:
+    """Queue an export (fmt, else values' format) of the list under values' filters."""
+    fmt = fmt or values.get("format", "xlsx")
     if fmt not in EXPORT_FORMATS:
         abort(422, f"format must be one of: {', '.join(EXPORT_FORMATS)}.")
     filters = parse_filters(values, max_per_page())
@@ -77,19 +77,25 @@ def queue_from(values: MultiDict) -> ExportJob:
     return queue_export(current_user, tenancy.current(), filters, fmt)
 
 
+def queued_response(job: ExportJob):
+    """Off to the Downloads page, at the export's row."""
+    return redirect(url_for("billing.downloads", _anchor=f"export-{job.id}"), 303)
+
+
 @bp.post("/exports")
 @login_required
 def queue_background_export():
     """Queue the filtered list's export in the background; off to Downloads."""
-    job = queue_from(request.form)
-    return redirect(url_for("billing.downloads", _anchor=f"export-{job.id}"), 303)
+    return queued_response(queue_from(request.form))
 
 
 @bp.get("/exports")
 @login_required
 def downloads():
     """The user's background exports (a billing admin's: the tenant's)."""
-    jobs = db.session.scalars(visible_jobs(current_user).limit(PAGE_SIZE)).all()
+    # Their owners in one query, for an admin's "By" column.
+    stmt = visible_jobs(current_user).options(selectinload(ExportJob.user))
+    jobs = db.session.scalars(stmt.limit(PAGE_SIZE)).all()
     return render_template("billing/downloads.html", jobs=jobs)
 
 
@@ -140,7 +146,7 @@ def download_export(job_id: str):
     name = export_filename(filters, job.created_at.date(), job.format)
     response = send_file(
         path,
-        mimetype=MIMETYPES[job.format],
+        mimetype=WRITERS[job.format].mimetype,
         as_attachment=True,
         download_name=name,
         max_age=0,

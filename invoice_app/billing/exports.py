@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 import zipfile
 from datetime import datetime
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
+from ..bulk import matching_numbers
 from ..clock import today
 from ..exports.pdf import (
     PDF_MIMETYPE,
@@ -21,7 +21,7 @@ from ..exports.pdf import (
     invoice_pdf,
 )
 from ..exports.settings import issuer, pdf_max_rows, pdf_render_timeout
-from ..exports.summary import ExportContext, export_filename
+from ..exports.summary import ExportContext, export_filename, invoice_pdf_name
 from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..extensions import db
 from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
@@ -35,6 +35,7 @@ from ..queries import (
 )
 from . import bp
 from .bulk import selected_numbers
+from .downloads import queue_from, queued_response
 from .forms import SelectionForm
 from .rendering import max_per_page
 
@@ -117,7 +118,7 @@ def download_invoice(number: str):
     row = invoice_row(number, today())
     if row is None:
         abort(404, f"There is no invoice {number}.")
-    return download(render_invoice(row), PDF_MIMETYPE, f"invoice-{_safe(number)}.pdf")
+    return download(render_invoice(row), PDF_MIMETYPE, invoice_pdf_name(number))
 
 
 def render_invoice(row) -> bytes:
@@ -162,10 +163,19 @@ def bulk_export_xlsx():
 @bp.post("/invoices/bulk/invoices.zip")
 @login_required
 def bulk_invoice_pdfs():
-    """The selected invoices' PDFs in one zip (at most ZIP_MAX_INVOICES)."""
+    """The selected invoices' PDFs in one zip (at most ZIP_MAX_INVOICES at once).
+
+    All that match, past ZIP_MAX_INVOICES, go to the background instead.
+    """
     filters = parse_filters(request.form, max_per_page())
-    stmt, numbers = _selection_query(filters)
     limit = current_app.config["ZIP_MAX_INVOICES"]
+    if (
+        SelectionForm(request.form).all_that_match
+        and len(matching_numbers(filters, today(), limit + 1)) > limit
+    ):
+        # Too many to render while the user waits: made in the background.
+        return queued_response(queue_from(request.form, "zip"))
+    stmt, numbers = _selection_query(filters)
     if len(numbers) > limit:
         abort(422, f"A zip holds at most {limit:,} invoice PDFs; select fewer.")
     archive = _zip_of_pdfs(db.session.execute(stmt).all())
@@ -180,17 +190,14 @@ def _zip_of_pdfs(rows):
     try:
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
             for row in rows:
-                name = f"invoice-{_safe(row.Invoice.number)}.pdf"
-                zipped.writestr(name, render_invoice(row))
+                zipped.writestr(
+                    invoice_pdf_name(row.Invoice.number), render_invoice(row)
+                )
     except BaseException:
         archive.close()
         raise
     archive.seek(0)
     return archive
-
-
-def _safe(number: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", number)
 
 
 def _chunks(archive, size: int = 64 * 1024):

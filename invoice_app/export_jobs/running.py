@@ -1,9 +1,10 @@
 """The worker's side of a background export: the file, its progress, its failures.
 
-The file is the synchronous export's own (stream_invoices_xlsx over the same
-query), written to a temporary name in EXPORT_DIR and renamed when whole, so a
-download never finds half a file. Progress (and a heartbeat) is written every
-PROGRESS_EVERY rows; that write is also where a cancel is noticed.
+The file is the synchronous export's own (writers.py: the same renderers over
+the same query), written to a temporary name in EXPORT_DIR and renamed when
+whole, so a download never finds half a file. Progress (and a heartbeat) is
+written every few rows (Writer.progress_every); that write is also where a
+cancel is noticed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,13 +24,11 @@ from .. import tenancy
 from ..clock import today
 from ..database import begin_write
 from ..exports.summary import ExportContext
-from ..exports.xlsx import stream_invoices_xlsx
 from ..extensions import db
 from ..filters import InvalidFilters, parse_filters
 from ..models import ExportJob, ExportStatus, User
-from ..queries import export_rows, invoice_query, streamed_rows, summary
-
-PROGRESS_EVERY = 1000
+from ..queries import summary
+from .writers import WRITERS, ExportFailed
 
 FULL = "The disk of the export folder is full, so the file could not be written."
 READ_ONLY = (
@@ -62,14 +60,16 @@ def run_export(job_id: str) -> None:
         _write(job)
     except Cancelled:
         pass
+    except ExportFailed as exc:
+        _fail(job_id, str(exc))
     except InvalidFilters as exc:
-        _fail(job, f"Its filters are not valid any more: {exc.description}")
+        _fail(job_id, f"Its filters are not valid any more: {exc.description}")
     except OSError as exc:
-        current_app.logger.warning("export %s: %s", job.id, exc)
-        _fail(job, os_error_reason(exc))
+        current_app.logger.warning("export %s: %s", job_id, exc)
+        _fail(job_id, os_error_reason(exc))
     except Exception:
-        current_app.logger.exception("export %s failed", job.id)
-        _fail(job, UNEXPECTED)
+        current_app.logger.exception("export %s failed", job_id)
+        _fail(job_id, UNEXPECTED)
 
 
 def os_error_reason(exc: OSError) -> str:
@@ -106,47 +106,42 @@ def _write(job: ExportJob) -> None:
     clients = None if job.client_ids is None else tuple(job.client_ids)
     owner = db.session.get(User, job.user_id)
     folder = current_app.config["EXPORT_DIR"]
+    writer = WRITERS[job.format]
+    job_id, name, part = job.id, f"{job.id}.{job.format}", part_path(job)
     # The scope stored with the job, never a wider one.
     with tenancy.use(tenancy.Scope(job.tenant_id, clients)):
         day = today()
         total = sum(t.count for t in summary(filters, day).totals)
-        _progress(job.id, rows_done=0, rows_total=total)
+        _progress(job_id, rows_done=0, rows_total=total)
         zone = ZoneInfo(current_app.config["TIMEZONE"])
         context = ExportContext(filters, datetime.now(zone), owner.email)
         folder.mkdir(parents=True, exist_ok=True)
-        part = part_path(job)
-        counter = _Counter(job.id)
+        counter = _Counter(job_id, writer.progress_every)
         try:
-            with (
-                closing(
-                    streamed_rows(export_rows(invoice_query(filters, day)))
-                ) as rows,
-                part.open("wb") as out,
-            ):
-                for chunk in stream_invoices_xlsx(counter.count(rows), context):
-                    out.write(chunk)
+            with part.open("wb") as out:
+                writer.write(out, context, day, counter.count)
                 out.flush()
                 os.fsync(out.fileno())
-            name = f"{job.id}.{job.format}"
             os.replace(part, folder / name)
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-    _finish(job, name, counter.done)
+    _finish(job_id, name, counter.done)
 
 
 class _Counter:
-    """Counts rows as they pass, writing progress every PROGRESS_EVERY."""
+    """Counts rows as they pass, writing progress every `every` of them."""
 
-    def __init__(self, job_id: str):
+    def __init__(self, job_id: str, every: int):
         self.job_id = job_id
+        self.every = every
         self.done = 0
 
     def count(self, rows: Iterable) -> Iterator:
         for row in rows:
             yield row
             self.done += 1
-            if self.done % PROGRESS_EVERY == 0:
+            if self.done % self.every == 0:
                 _progress(self.job_id, rows_done=self.done)
 
 
@@ -164,14 +159,14 @@ def _progress(job_id: str, **values) -> None:
         raise Cancelled()
 
 
-def _finish(job: ExportJob, name: str, rows: int) -> None:
+def _finish(job_id: str, name: str, rows: int) -> None:
     now = utcnow()
     path = current_app.config["EXPORT_DIR"] / name
     hours = current_app.config["EXPORT_RETENTION_HOURS"]
     begin_write()
     done = db.session.execute(
         update(ExportJob)
-        .where(ExportJob.id == job.id, ExportJob.status == ExportStatus.RUNNING)
+        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.RUNNING)
         .values(
             status=ExportStatus.DONE.value,
             rows_done=rows,
@@ -189,12 +184,12 @@ def _finish(job: ExportJob, name: str, rows: int) -> None:
         path.unlink(missing_ok=True)
 
 
-def _fail(job: ExportJob, reason: str) -> None:
+def _fail(job_id: str, reason: str) -> None:
     db.session.rollback()
     begin_write()
     db.session.execute(
         update(ExportJob)
-        .where(ExportJob.id == job.id, ExportJob.status == ExportStatus.RUNNING)
+        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.RUNNING)
         .values(
             status=ExportStatus.FAILED.value,
             error=reason[:500],

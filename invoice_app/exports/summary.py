@@ -109,3 +109,8 @@ def export_filename(filters: InvoiceFilters, day: date, extension: str) -> str:
     if filters.q:
         parts.append(_slug(filters.q, 24))
     return "-".join(p for p in parts if p) + f".{extension}"
+
+
+def invoice_pdf_name(number: str) -> str:
+    """invoice-INV-2025_07.pdf: one invoice's PDF, its number made file-name safe."""
+    return "invoice-" + re.sub(r"[^A-Za-z0-9._-]+", "_", number) + ".pdf"
