@@ -181,6 +181,7 @@ def test_cancel_while_running_removes_the_unfinished_file(
         make_invoice(number=f"INV-C{i:02d}")
     xlsx = writers.WRITERS["xlsx"]
     monkeypatch.setitem(writers.WRITERS, "xlsx", replace(xlsx, progress_every=10))
+    monkeypatch.setattr(running, "PROGRESS_SECONDS", 0)
     real_progress = running._progress
 
     def cancel_after_ten(job_id, **values):
@@ -206,19 +207,30 @@ def test_cancel_while_running_removes_the_unfinished_file(
     assert list(Path(app.config["EXPORT_DIR"]).iterdir()) == []
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 64 kB file system (tmpfs), full after a few hundred rows."""
-    mount = tmp_path / "small"
+def mounted_tmpfs(mount: Path, options: str) -> None:
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
         capture_output=True,
     )
     if done.returncode != 0:
-        pytest.skip(f"mounting a small tmpfs needs root: {done.stderr.decode()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+        pytest.skip(f"mounting a tmpfs needs root: {done.stderr.decode()}")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 kB file system (tmpfs), full after a few hundred rows."""
+    mounted_tmpfs(tmp_path / "small", "size=64k")
+    yield tmp_path / "small"
+    subprocess.run(["umount", str(tmp_path / "small")], check=True)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A file system mounted read-only: even root cannot write there."""
+    mounted_tmpfs(tmp_path / "ro", "ro,size=64k")
+    yield tmp_path / "ro"
+    subprocess.run(["umount", str(tmp_path / "ro")], check=True)
 
 
 def test_a_full_disk_fails_the_export_with_the_reason(
@@ -242,6 +254,20 @@ def test_a_full_disk_fails_the_export_with_the_reason(
         # No half file left behind, and none to download.
         assert list(small_disk.iterdir()) == []
         assert download(client, job_id).status_code == 404
+
+
+def test_a_read_only_export_folder_fails_the_export_with_the_reason(
+    app_factory, tmp_path, read_only_disk, staff, invoices
+):
+    settings = {**queue_settings(tmp_path), "EXPORT_DIR": str(read_only_disk)}
+    app = app_factory(JOBS_IMMEDIATE=True, **settings)
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, staff)
+        failed = job(queue(client))
+        assert (failed.status, failed.error) == ("failed", running.READ_ONLY)
+        page = client.get("/billing/exports").get_data(as_text=True)
+        assert "Failed: The export folder cannot be written to" in page
 
 
 def test_an_export_folder_that_is_not_a_folder_fails_with_the_reason(

@@ -59,7 +59,7 @@ def test_an_export_goes_queued_running_done_in_a_worker(
     app = app_factory(**settings)
     client = app.test_client()
     with app.app_context():
-        seed_demo(12_000, date(2025, 7, 15))
+        seed_demo(20_000, date(2025, 7, 15))
         sign_in(client, make_user("staff@example.test", "staff"))
         filters = {"sort": "number"}
         streamed = client.get("/billing/invoices/export.xlsx", query_string=filters)
@@ -81,7 +81,7 @@ def test_an_export_goes_queued_running_done_in_a_worker(
         done = [s["rows_done"] for s in seen if s["status"] == "running"]
         assert done == sorted(done)
         total = seen[-1]["rows_total"]
-        assert total == 12_000 and any(0 < n < total for n in done), done
+        assert total == 20_000 and any(0 < n < total for n in done), done
 
         fetched = download(client, job_id)
         assert fetched.status_code == 200

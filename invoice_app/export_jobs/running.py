@@ -3,14 +3,15 @@
 The file is the synchronous export's own (writers.py: the same renderers over
 the same query), written to a temporary name in EXPORT_DIR and renamed when
 whole, so a download never finds half a file. Progress (and a heartbeat) is
-written every few rows (Writer.progress_every); that write is also where a
-cancel is noticed.
+written every few rows (Writer.progress_every), at most PROGRESS_SECONDS
+apart; that write is also where a cancel is noticed.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,20 +130,31 @@ def _write(job: ExportJob) -> None:
     _finish(job_id, name, counter.done)
 
 
+# At most this often a running export writes its progress (a commit, which on
+# SQLite is an fsync): often enough for a bar polled every second, seldom
+# enough to cost nothing next to the writing.
+PROGRESS_SECONDS = 0.25
+
+
 class _Counter:
-    """Counts rows as they pass, writing progress every `every` of them."""
+    """Counts rows as they pass; writes progress every `every` rows at most
+    PROGRESS_SECONDS apart (a cancel is noticed there)."""
 
     def __init__(self, job_id: str, every: int):
         self.job_id = job_id
         self.every = every
         self.done = 0
+        self.written_at = time.monotonic()
 
     def count(self, rows: Iterable) -> Iterator:
         for row in rows:
             yield row
             self.done += 1
             if self.done % self.every == 0:
-                _progress(self.job_id, rows_done=self.done)
+                now = time.monotonic()
+                if now - self.written_at >= PROGRESS_SECONDS:
+                    self.written_at = now
+                    _progress(self.job_id, rows_done=self.done)
 
 
 def _progress(job_id: str, **values) -> None:

@@ -74,12 +74,12 @@ class Writer:
 
     write: Callable[[BinaryIO, ExportContext, date, Counted], None]
     mimetype: str
-    # Rows (or invoices) between progress writes: about a second's work or less.
+    # Rows (or invoices) between looks at the clock for a progress write.
     progress_every: int
 
 
 WRITERS = {
-    "xlsx": Writer(write_xlsx, XLSX_MIMETYPE, 1000),
+    "xlsx": Writer(write_xlsx, XLSX_MIMETYPE, 500),
     # An invoice PDF takes about 0.1 s.
-    "zip": Writer(write_zip, "application/zip", 5),
+    "zip": Writer(write_zip, "application/zip", 1),
 }
