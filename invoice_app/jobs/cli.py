@@ -22,9 +22,16 @@ jobs_cli = AppGroup("jobs", help="The background job worker.")
 )
 def worker(workers: int) -> None:
     """Run queued tasks (exports) and periodic ones until stopped (Ctrl-C, SIGTERM)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    # Huey's own lines (tasks started, finished, retried) at INFO; not the root
+    # logger's level, which would have SQLAlchemy log every statement. The app's
+    # warnings (an export that lost its worker) go out through Flask's handler.
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    huey_log = logging.getLogger("huey")
+    huey_log.setLevel(logging.INFO)
+    huey_log.addHandler(handler)
     consumer = jobs().queue.create_consumer(
         workers=workers,
         periodic=True,
