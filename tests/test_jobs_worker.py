@@ -16,15 +16,23 @@ from tests.jobs_worker import WorkerProcess, queue_settings, wait_for
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def test_the_queue_is_a_sqlite_file_in_the_instance_folder_by_default(app):
-    queue = jobs().queue
-    assert isinstance(queue, SqliteHuey)
-    assert queue.storage.filename == str(app.config["JOBS_SQLITE_PATH"])
-    assert app.config["JOBS_SQLITE_PATH"].parent == app.config["EXPORT_DIR"].parent
+def test_the_queue_is_a_sqlite_file_in_the_instance_folder_by_default(database_url):
+    from pathlib import Path
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    instance = Path(app.instance_path)
+    assert app.config["JOBS_SQLITE_PATH"] == instance / "jobs.sqlite3"
+    assert app.config["EXPORT_DIR"] == instance / "exports"
+    with app.app_context():
+        queue = jobs().queue
+        assert isinstance(queue, SqliteHuey)
+        assert queue.storage.filename == str(instance / "jobs.sqlite3")
     # Its own file, not the app's database.
-    assert (
-        str(app.config["JOBS_SQLITE_PATH"]) not in app.config["SQLALCHEMY_DATABASE_URI"]
-    )
+    assert "jobs.sqlite3" not in database_url
+
+
+def test_jobs_sqlite_path_moves_the_queue(app, tmp_path):
+    assert jobs().queue.storage.filename == str(tmp_path / "jobs.sqlite3")
 
 
 def test_redis_url_makes_a_redis_queue(app_factory, tmp_path):
