@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Python 3.11+, make and access to PyPI:
 #   make run    set up .venv, migrate the SQLite database, load demo data, serve
+#               (with the job worker beside it: Ctrl-C stops both)
 #   make portal the app framed by the example portal (examples/portal), two tenants
 #   make test   Chromium (found or obtained: scripts/chromium.py), lint, format
 #               check and the whole test suite (unit, HTTP, CLI, browser)
@@ -32,7 +33,11 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo setup
 	@echo "Invoice Manager: http://127.0.0.1:$(PORT)/billing/invoices"
-	$(BIN)/flask run --port $(PORT)
+	@# One recipe line, one shell: the worker runs in the background of it and
+	@# is stopped when the server ends (Ctrl-C), so neither outlives the other.
+	$(BIN)/flask jobs worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  $(BIN)/flask run --port $(PORT)
 
 # The app (127.0.0.1:$(PORT)) embedded by the example portal (localhost:$(PORTAL_PORT),
 # another site), with demo data for two tenants; scripts/portal.sh runs both.

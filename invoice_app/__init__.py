@@ -23,7 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     # A test's config goes through the same checks as the environment.
     app.config.update(load_config(Path(app.instance_path), config))
 
-    from . import database, tenancy
+    from . import database, jobs, tenancy
     from .web import (
         embedding,
         errors,
@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     formatting.register(app)
     cli.register(app)
+    jobs.init_app(app)
     # The portal's home for this app is the invoice list.
     app.add_url_rule(
         "/", "index", lambda: redirect(url_for("billing.invoices"), code=302)

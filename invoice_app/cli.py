@@ -206,3 +206,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(invoices_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    from .jobs.cli import jobs_cli
+
+    app.cli.add_command(jobs_cli)

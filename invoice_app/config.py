@@ -144,6 +144,21 @@ def _password_hash_method(name: str, value: Any) -> str:
     return value
 
 
+def _redis_url(name: str, value: Any) -> str:
+    url = _text(name, value).strip()
+    if url and urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise _refuse(name, "(not shown)", "redis://host:6379/0, rediss:// or unix://")
+    return url
+
+
+def _path(name: str, value: Any) -> str:
+    """A file or folder path; empty for the default under instance/."""
+    path = str(value).strip() if isinstance(value, str | Path) else None
+    if path is None or "\0" in path:
+        raise _refuse(name, value, "a path like /var/lib/invoices/exports")
+    return path
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its default (as environment text) and its check."""
@@ -186,6 +201,23 @@ SETTINGS: dict[str, Setting] = {
     "RATELIMIT_STORAGE_URI": Setting("memory://", _ratelimit_storage),
     # scrypt in use; the test suite picks a cheaper method to stay fast.
     "PASSWORD_HASH_METHOD": Setting("scrypt", _password_hash_method, from_env=False),
+    # The job worker's queue (jobs/): Redis when set (several workers, several
+    # hosts), else a SQLite file (default instance/jobs.sqlite3).
+    "REDIS_URL": Setting("", _redis_url),
+    "JOBS_SQLITE_PATH": Setting("", _path),
+    # Several apps sharing one Redis keep their queues apart by name.
+    "JOBS_QUEUE": Setting("invoice-manager", _text),
+    # Tasks run at once in the caller (unit tests); never in production.
+    "JOBS_IMMEDIATE": Setting("0", _flag, from_env=False),
+    # Background exports (export_jobs/): a longer list's XLSX button queues one.
+    "EXPORT_SYNC_MAX_ROWS": Setting("20000", _whole(1)),
+    # Files of background exports (default instance/exports); a volume shared
+    # by every host that runs a worker or serves downloads.
+    "EXPORT_DIR": Setting("", _path),
+    "EXPORT_RETENTION_HOURS": Setting("24", _whole(1)),
+    # A running export whose worker has not written a sign of life for this
+    # long is taken for dead (the worker killed): retried once, then failed.
+    "EXPORT_STALE_SECONDS": Setting("120", _seconds),
 }
 
 
@@ -269,6 +301,11 @@ def load_config(instance_path: Path, overrides: Mapping | None = None) -> dict:
     config.update({k: v for k, v in overrides.items() if k not in SETTINGS})
     config["APP_ENV"] = env
     config.update(values)
+    instance = Path(instance_path)
+    config["JOBS_SQLITE_PATH"] = Path(
+        values["JOBS_SQLITE_PATH"] or instance / "jobs.sqlite3"
+    )
+    config["EXPORT_DIR"] = Path(values["EXPORT_DIR"] or instance / "exports")
     # Single sign-on's settings are checked together (block below).
     config.update(sso_settings(overrides, development, config["SECRET_KEY"]))
     return config

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -80,6 +81,23 @@ INVOICE_CHECKS = {
 }
 PAYMENT_CHECKS = {"ck_payment_amount_positive": "amount > 0"}
 USER_CHECKS = {"ck_app_user_role": _one_of("role", Role)}
+
+
+class ExportStatus(enum.StrEnum):
+    """Where a background export is: queued, running, then done, failed or cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+EXPORT_FORMATS = ("xlsx", "zip")
+EXPORT_JOB_CHECKS = {
+    "ck_export_job_status": _one_of("status", ExportStatus),
+    "ck_export_job_rows_done_not_negative": "rows_done >= 0",
+}
 
 
 def _checks(checks: dict[str, str]) -> tuple[CheckConstraint, ...]:
@@ -352,6 +370,55 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
+
+
+class ExportJob(db.Model):
+    """A background export: who asked, for what (scope and filters), how far it is.
+
+    The scope (tenant, allowed clients) and the filters are stored as they were
+    when the user queued it; the worker runs the export under exactly those, so
+    it never sees more than the user did. The id is the export's address: random
+    and unguessable, and a download still checks the owner.
+    """
+
+    __tablename__ = "export_job"
+    __table_args__ = (
+        Index("ix_export_job_tenant_user", "tenant_id", "user_id", "created_at"),
+        Index("ix_export_job_status", "status", "heartbeat_at"),
+        *_checks(EXPORT_JOB_CHECKS),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), index=True
+    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    # Ids of the clients the owner could see; None: every client of the tenant.
+    client_ids: Mapped[list | None] = mapped_column(JSON)
+    # InvoiceFilters.to_args(): parsed again by parse_filters() in the worker.
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    format: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default=ExportStatus.QUEUED.value)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    # Relative to EXPORT_DIR, so the folder can move; set once the file is whole.
+    file_path: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Why it failed, in plain words for the Downloads page.
+    error: Mapped[str] = mapped_column(String(500), default="")
+    # Times a worker has started it: a killed worker's export is retried once.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written with each batch of rows: a running export without one for a while
+    # lost its worker.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
 
 
 # The tenant that standalone use, the demo data and databases from before

@@ -12,6 +12,7 @@ At a million invoices (measured in benchmarks/README.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -48,7 +49,7 @@ from .search import (
     search_predicate,
 )
 from .sqlite_hints import unindexed
-from .tenancy import SCANS_TENANT, tally_criteria
+from .tenancy import SCANS_TENANT, confine, tally_criteria
 from .tenancy import current as current_scope
 
 # Counts and sums of invoices per (tenant, status, currency, period, due date,
@@ -212,6 +213,31 @@ def export_rows(stmt: Select) -> Select:
         stmt.selected_columns.effective_status,
         Invoice.paid_date,
     )
+
+
+# Rows fetched from the database per round trip while an export reads a list.
+STREAM_BATCH = 1000
+
+
+def streamed_rows(stmt: Select) -> Iterator:
+    """stmt's rows, read in batches on a connection of their own.
+
+    A streamed download is sent after its view has returned, and by then the
+    request's session has been closed (and, on PostgreSQL, the server-side
+    cursor with its transaction); a background export writes its progress
+    through the session while it reads. So the rows come from a connection that
+    only this reader uses, opened when the first row is wanted and closed when
+    the reader ends or is abandoned.
+    """
+    # Not through the Session, so not confined by its hook: confined here.
+    stmt = confine(stmt)
+    with (
+        db.engine.connect() as connection,
+        # Closed here too when the reader stops early (a cancelled export): on
+        # PostgreSQL it is a server-side cursor.
+        connection.execute(stmt.execution_options(yield_per=STREAM_BATCH)) as rows,
+    ):
+        yield from rows
 
 
 def _page_ids(filters: InvoiceFilters, today: date) -> Select:

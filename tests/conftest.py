@@ -66,7 +66,7 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def app_factory(database_url):
+def app_factory(database_url, tmp_path):
     """Build apps on the test database with extra config; tables emptied after."""
     apps = []
 
@@ -75,6 +75,11 @@ def app_factory(database_url):
             {
                 "TESTING": True,
                 "SQLALCHEMY_DATABASE_URI": database_url,
+                # The job queue and export files of this test alone, not the
+                # checkout's instance folder (tests that run a worker pass
+                # their own, shared with it).
+                "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3"),
+                "EXPORT_DIR": str(tmp_path / "exports"),
                 "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                 # Tests sign in many times within a (frozen) minute; the rate
                 # limit has its own test, which turns it back on.

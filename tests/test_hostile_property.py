@@ -363,6 +363,10 @@ BULK = {
     "all_matching": value_or("1"),
     **FILTERS,
 }
+# Background exports: a format and the list's filters; cancel takes nothing.
+FORMS["billing.queue_background_export"] = {"format": value_or("xlsx"), **FILTERS}
+FORMS["api.create_export"] = {"format": value_or("xlsx", "zip"), **FILTERS}
+FORMS["billing.cancel_export"] = {}
 for _endpoint in (
     "billing.bulk_action",
     "billing.bulk_export_xlsx",

@@ -282,3 +282,50 @@ def test_another_tenants_endpoints_are_neither_listed_nor_sent_to(
         == 204
     )
     assert portal_api("GET", "/api/webhook-endpoints").get_json()["items"] == []
+
+
+# --- through a real worker process ---------------------------------------------
+
+
+def test_a_worker_delivers_as_soon_as_the_change_commits_and_retries_on_time(
+    app_factory, database_url, tmp_path, receiver
+):
+    """`flask jobs worker` as deployed: the commit queues the delivery, a 500 is
+    retried, with the same webhook-id, by a task scheduled for 5 s later."""
+    from tests.jobs_worker import WorkerProcess, queue_settings, wait_for
+
+    settings = {**queue_settings(tmp_path), "WEBHOOK_ALLOW_PRIVATE": True}
+    app = app_factory(**settings)
+    client = app.test_client()
+    receiver.answers = [500]
+    with app.app_context():
+        token = token_for(
+            app.test_cli_runner(), "engine@example.test", Role.ADMIN.value, "write"
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        made = client.post(
+            "/api/webhook-endpoints",
+            json={"url": receiver.url, "event_types": ["invoice.created"]},
+            headers=auth,
+        ).get_json()
+        with WorkerProcess(database_url, {**settings, "WEBHOOK_ALLOW_PRIVATE": "1"}):
+            body = {
+                "client_name": "Müller GmbH",
+                "client_email": "billing@mueller.example",
+                "billing_period": "2025-07",
+                "currency": "EUR",
+                "payment_terms_days": 30,
+                "lines": [
+                    {"description": "Compute", "quantity": "1", "unit_price": "9"}
+                ],
+            }
+            assert (
+                client.post("/api/invoices", json=body, headers=auth).status_code == 201
+            )
+            wait_for(lambda: len(receiver.received) >= 2, timeout=40)
+    first, second = receiver.received[:2]
+    assert first[0]["webhook-id"] == second[0]["webhook-id"]
+    # (Signed with the worker's real clock; this test's is frozen in 2025, so
+    # the signatures are checked in the tests above.)
+    assert json.loads(second[1])["type"] == "invoice.created"
+    assert made["secret"].startswith("whsec_")

@@ -47,4 +47,11 @@ def token_may_write():
         )
 
 
-from . import actions, creating, receivables, views, webhooks  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    actions,
+    creating,
+    exports,
+    receivables,
+    views,
+    webhooks,
+)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
+from ..bulk import matching_numbers
 from ..clock import today
 from ..exports.pdf import (
     PDF_MIMETYPE,
@@ -22,27 +21,38 @@ from ..exports.pdf import (
     invoice_pdf,
 )
 from ..exports.settings import issuer, pdf_max_rows, pdf_render_timeout
-from ..exports.summary import ExportContext, export_filename
+from ..exports.summary import ExportContext, export_filename, invoice_pdf_name
 from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..extensions import db
 from ..filters import DEFAULT_PER_PAGE, InvoiceFilters, parse_filters
 from ..models import Invoice
-from ..queries import export_rows, invoice_query, invoice_row
-from ..tenancy import confine
+from ..queries import (
+    STREAM_BATCH,
+    export_rows,
+    invoice_query,
+    invoice_row,
+    streamed_rows,
+)
 from . import bp
 from .bulk import selected_numbers
+from .downloads import queue_from, queued_response
 from .forms import SelectionForm
 from .rendering import max_per_page
 
 # Rows fetched from the database per round trip while an XLSX streams.
-XLSX_BATCH = 1000
+XLSX_BATCH = STREAM_BATCH
 
 
 @bp.app_template_global()
 def export_url(kind: str, filters: InvoiceFilters) -> str:
     """The export ("xlsx" or "pdf") of every invoice matching filters."""
-    args = filters.with_(per_page=DEFAULT_PER_PAGE).to_args()
-    return url_for(f"billing.export_{kind}", **args)
+    return url_for(f"billing.export_{kind}", **export_args(filters))
+
+
+@bp.app_template_global()
+def export_args(filters: InvoiceFilters) -> dict[str, str]:
+    """The filters of an export of every matching invoice (no page), as args."""
+    return filters.with_(per_page=DEFAULT_PER_PAGE).to_args()
 
 
 @bp.app_template_global()
@@ -65,21 +75,6 @@ def download(body, mimetype: str, filename: str) -> Response:
         "X-Content-Type-Options": "nosniff",
     }
     return Response(body, mimetype=mimetype, headers=headers)
-
-
-def streamed_rows(stmt) -> Iterator:
-    """stmt's rows, read in batches on a connection of their own while they stream.
-
-    A streamed body is sent after the view has returned, and by then the
-    request's session has been closed (and, on PostgreSQL, the server-side
-    cursor with its transaction). So the rows come from a connection that only
-    this stream uses, opened when the first row is wanted and closed when the
-    stream ends or the client goes away.
-    """
-    # Not through the Session, so not confined by its hook: confined here.
-    stmt = confine(stmt)
-    with db.engine.connect() as connection:
-        yield from connection.execute(stmt.execution_options(yield_per=XLSX_BATCH))
 
 
 @bp.get("/invoices/export.xlsx")
@@ -123,7 +118,7 @@ def download_invoice(number: str):
     row = invoice_row(number, today())
     if row is None:
         abort(404, f"There is no invoice {number}.")
-    return download(render_invoice(row), PDF_MIMETYPE, f"invoice-{_safe(number)}.pdf")
+    return download(render_invoice(row), PDF_MIMETYPE, invoice_pdf_name(number))
 
 
 def render_invoice(row) -> bytes:
@@ -168,10 +163,19 @@ def bulk_export_xlsx():
 @bp.post("/invoices/bulk/invoices.zip")
 @login_required
 def bulk_invoice_pdfs():
-    """The selected invoices' PDFs in one zip (at most ZIP_MAX_INVOICES)."""
+    """The selected invoices' PDFs in one zip (at most ZIP_MAX_INVOICES at once).
+
+    All that match, past ZIP_MAX_INVOICES, go to the background instead.
+    """
     filters = parse_filters(request.form, max_per_page())
-    stmt, numbers = _selection_query(filters)
     limit = current_app.config["ZIP_MAX_INVOICES"]
+    if (
+        SelectionForm(request.form).all_that_match
+        and len(matching_numbers(filters, today(), limit + 1)) > limit
+    ):
+        # Too many to render while the user waits: made in the background.
+        return queued_response(queue_from(request.form, "zip"))
+    stmt, numbers = _selection_query(filters)
     if len(numbers) > limit:
         abort(422, f"A zip holds at most {limit:,} invoice PDFs; select fewer.")
     archive = _zip_of_pdfs(db.session.execute(stmt).all())
@@ -186,17 +190,14 @@ def _zip_of_pdfs(rows):
     try:
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
             for row in rows:
-                name = f"invoice-{_safe(row.Invoice.number)}.pdf"
-                zipped.writestr(name, render_invoice(row))
+                zipped.writestr(
+                    invoice_pdf_name(row.Invoice.number), render_invoice(row)
+                )
     except BaseException:
         archive.close()
         raise
     archive.seek(0)
     return archive
-
-
-def _safe(number: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", number)
 
 
 def _chunks(archive, size: int = 64 * 1024):

@@ -116,3 +116,8 @@ def export_filename(filters: InvoiceFilters, day: date, extension: str) -> str:
         parts.append(_slug(filters.q, 24))
     parts += [_slug(filters.aging, 12), _slug(filters.currency, 3)]
     return "-".join(p for p in parts if p) + f".{extension}"
+
+
+def invoice_pdf_name(number: str) -> str:
+    """invoice-INV-2025_07.pdf: one invoice's PDF, its number made file-name safe."""
+    return "invoice-" + re.sub(r"[^A-Za-z0-9._-]+", "_", number) + ".pdf"

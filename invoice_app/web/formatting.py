@@ -57,7 +57,21 @@ def plain(value: Decimal | None) -> str:
     return "" if value is None else f"{value.normalize():f}"
 
 
+def file_size(size: int | None) -> str:
+    """A file's size for people: '812 bytes', '45.3 kB', '12.8 MB' (powers of 1000)."""
+    if size is None:
+        return ""
+    if size < 1000:
+        return f"{size} bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            break
+    return f"{size:.1f} {unit}"
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(file_size)
     app.add_template_filter(plain)
     app.add_template_filter(amount_text)
     app.add_template_filter(when)

@@ -21,6 +21,7 @@ from ..database import begin_write
 from ..extensions import db
 from ..models import WebhookDelivery, utcnow
 from . import signing, urls
+from .events import DELIVERIES_WAITING
 
 TIMEOUT = 10
 # After attempt n fails, wait RETRY_AFTER[n - 1]; 5 s first, about 72 h in all.
@@ -31,6 +32,8 @@ RETRY_AFTER = tuple(
 # How long a claimed attempt may take before another worker may try it.
 LEASE = timedelta(seconds=TIMEOUT * 3)
 BATCH = 50
+# How often the worker's periodic sweep sends what is due (jobs/tasks.py).
+SWEEP_EVERY = timedelta(minutes=1)
 # One HTTP session per worker thread: connections to an endpoint are kept
 # alive between its deliveries (a requests.Session is not for sharing).
 _local = threading.local()
@@ -98,7 +101,7 @@ def attempt(delivery_id: int, now: datetime | None = None) -> bool:
         return False
     endpoint, event = delivery.endpoint, delivery.event
     body = event.payload.encode()
-    status, error = None, ""
+    status, error, wait = None, "", None
     try:
         urls.check(endpoint.url)
         answer = _http().post(
@@ -129,8 +132,14 @@ def attempt(delivery_id: int, now: datetime | None = None) -> bool:
     elif delivery.attempts > len(RETRY_AFTER):
         delivery.state, delivery.next_attempt_at = "failed", None
     else:
-        delivery.next_attempt_at = now + RETRY_AFTER[delivery.attempts - 1]
+        wait = RETRY_AFTER[delivery.attempts - 1]
+        delivery.next_attempt_at = now + wait
     db.session.commit()
+    if wait is not None and wait < SWEEP_EVERY:
+        # Sooner than the minute's sweep would: a task of its own, on time.
+        from ..jobs import enqueue
+
+        enqueue("deliver_webhooks", delay=wait.total_seconds())
     return True
 
 
@@ -138,4 +147,5 @@ def redeliver(delivery: WebhookDelivery) -> None:
     """Send a delivery again at once (same webhook-id), whatever its state."""
     delivery.state = "pending"
     delivery.next_attempt_at = utcnow()
+    db.session.info[DELIVERIES_WAITING] = True
     db.session.commit()

@@ -8,6 +8,7 @@ import secrets
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from . import signing, urls
+from .events import DELIVERIES_WAITING
 
 TEST_EVENT = "webhook.test"
 
@@ -45,5 +46,6 @@ def send_test(endpoint: WebhookEndpoint) -> WebhookDelivery:
     )
     delivery = WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
     db.session.add_all([event, delivery])
+    db.session.info[DELIVERIES_WAITING] = True
     db.session.commit()
     return delivery

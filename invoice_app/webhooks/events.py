@@ -14,8 +14,9 @@ import secrets
 from datetime import date
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..clock import today
 from ..database import begin_write
@@ -107,7 +108,26 @@ def emit(invoice: Invoice, event_type: str) -> WebhookEvent:
             db.session.add(
                 WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
             )
+            db.session.info[DELIVERIES_WAITING] = True
     return event
+
+
+# Set on the session when a transaction adds deliveries: once it commits, a
+# worker is asked to send them (a rolled-back one asks nothing).
+DELIVERIES_WAITING = "webhook_deliveries_waiting"
+
+
+@event.listens_for(Session, "after_commit")
+def _ask_a_worker(session: Session) -> None:
+    if session.info.pop(DELIVERIES_WAITING, False):
+        from ..jobs import enqueue
+
+        enqueue("deliver_webhooks")
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_to_send(session: Session) -> None:
+    session.info.pop(DELIVERIES_WAITING, None)
 
 
 def scan_overdue(day: date) -> list[str]:

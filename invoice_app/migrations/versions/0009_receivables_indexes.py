@@ -9,13 +9,13 @@ reading the whole trail; the payment indexes answer "received by a day" per
 invoice and "received in a month" without reading payment rows.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
