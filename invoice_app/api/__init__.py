@@ -29,15 +29,26 @@ def csrf_unless_token():
     if (
         config["WTF_CSRF_ENABLED"]
         and request.method in config["WTF_CSRF_METHODS"]
+        # Nobody signed in: no cookie to forge with; the view answers 401.
+        and current_user.is_authenticated
         and not signed_in_by_token()
     ):
         csrf.protect()
+
+
+def reads_only(view):
+    """Mark a POST that changes no invoice (queueing an export): read tokens may."""
+    view.reads_only = True
+    return view
 
 
 @bp.before_request
 def token_may_write():
     """A token writes only when it was issued with the `write` scope."""
     if request.method in ("GET", "HEAD", "OPTIONS") or not signed_in_by_token():
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "reads_only", False):
         return
     if current_user.api_token_scope != TOKEN_WRITE:
         abort(

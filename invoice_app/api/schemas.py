@@ -281,3 +281,21 @@ class Receivables(_Model):
 
 class ReceivablesQuery(BaseModel):
     as_of: date | None = Field(None, description="The day (default: today).")
+
+
+class ExportStatus(_Model):
+    """A background export: poll it until it is done, then download."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    rows_done: int = Field(ge=0)
+    rows_total: int | None = Field(None, ge=0)
+    download_url: str | None = Field(description="Set once the file is ready.")
+    error: str | None = Field(description="Why it failed, in plain words.")
+    expires_at: datetime | None
+
+
+class NewExport(BaseModel):
+    """The file's format and the list's filter parameters (as for the list)."""
+
+    format: Literal["xlsx", "pdf", "zip"] = "xlsx"
