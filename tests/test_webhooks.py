@@ -212,11 +212,31 @@ def test_a_payment_that_clears_sends_payment_recorded_and_paid(
         headers={"If-Match": '"1"'},
     )
     db.session.commit()
-    types = db.session.scalars(select(WebhookEvent.type).order_by(WebhookEvent.type))
-    assert list(types) == ["invoice.paid", "invoice.payment_recorded"]
-    # The endpoint asked for invoice.paid (and issued), not payment_recorded.
+    # The endpoint asked for invoice.paid (and issued), not payment_recorded:
+    # an event nobody asked for is not even written.
+    types = db.session.scalars(select(WebhookEvent.type))
+    assert list(types) == ["invoice.paid"]
     assert delivery.deliver_due() == 1
     assert verified(endpoint, receiver.received[0])["type"] == "invoice.paid"
+    # Asked for, both come: two events of one change.
+    portal_api(
+        "POST",
+        "/api/webhook-endpoints",
+        {"url": receiver.url, "event_types": ["invoice.payment_recorded"]},
+    )
+    make_invoice(number="INV-PAY-2", due_date=TODAY.date() + timedelta(days=10))
+    portal_api(
+        "POST",
+        "/api/invoices/INV-PAY-2/payments",
+        {"amount": "15.00", "received_on": "2025-07-14"},
+        headers={"If-Match": '"1"'},
+    )
+    db.session.commit()
+    types = db.session.scalars(
+        select(WebhookEvent.type).where(WebhookEvent.invoice_number == "INV-PAY-2")
+    )
+    assert sorted(types) == ["invoice.paid", "invoice.payment_recorded"]
+    assert delivery.deliver_due() == 2
 
 
 def test_overdue_is_sent_once_across_two_scans(app, portal_api, receiver, make_invoice):
@@ -227,12 +247,24 @@ def test_overdue_is_sent_once_across_two_scans(app, portal_api, receiver, make_i
     )
     make_invoice(number="INV-LATE", due_date=TODAY.date() - timedelta(days=3))
     make_invoice(number="INV-ONTIME", due_date=TODAY.date() + timedelta(days=3))
-    assert events.scan_overdue(TODAY.date()) == ["INV-LATE"]
+    events.SCAN_BATCH, batch = 1, events.SCAN_BATCH  # batches of one: two of them
+    make_invoice(number="INV-LATER", due_date=TODAY.date() - timedelta(days=1))
+    try:
+        assert events.scan_overdue(TODAY.date()) == ["INV-LATE", "INV-LATER"]
+    finally:
+        events.SCAN_BATCH = batch
     assert events.scan_overdue(TODAY.date()) == []
-    assert delivery.deliver_due() == 1
+    assert delivery.deliver_due() == 2
     assert delivery.deliver_due() == 0
-    (received,) = receiver.received
-    assert json.loads(received[1])["data"]["status"] == "OVER_DUE"
+    late = [json.loads(body)["data"] for _, body in receiver.received]
+    assert {d["number"] for d in late} == {"INV-LATE", "INV-LATER"}
+    assert {d["status"] for d in late} == {"OVER_DUE"}
+
+
+def test_no_scan_without_an_endpoint_that_wants_overdue(app, make_invoice):
+    make_invoice(number="INV-LATE", due_date=TODAY.date() - timedelta(days=3))
+    assert events.scan_overdue(TODAY.date()) == []
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
 
 
 @pytest.mark.parametrize(

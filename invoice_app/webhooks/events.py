@@ -72,11 +72,30 @@ def record(invoice_id: int | None, action: str, changes: dict) -> None:
         emit(invoice, event_type)
 
 
-def emit(invoice: Invoice, event_type: str) -> WebhookEvent:
-    """One event about invoice, with a delivery to each endpoint that wants it."""
+def _listeners(tenant_id: int, event_type: str) -> list[WebhookEndpoint]:
+    """The tenant's endpoints that want event_type, read once per transaction.
+
+    Most changes have nobody listening (an import of a hundred thousand
+    invoices, a tenant without endpoints): they then cost one query, not an
+    event each.
+    """
+    known = db.session.info.setdefault(ENDPOINTS_READ, {})
+    if tenant_id not in known:
+        known[tenant_id] = db.session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
+        ).all()
+    return [e for e in known[tenant_id] if event_type in e.event_types]
+
+
+def emit(invoice: Invoice, event_type: str) -> WebhookEvent | None:
+    """One event about invoice, with a delivery to each endpoint that wants it;
+    None when no endpoint of the tenant wants this type (nothing to send)."""
     from ..api.serializers import invoice_detail
     from ..queries import effective_status
 
+    listeners = _listeners(invoice.tenant_id, event_type)
+    if not listeners:
+        return None
     db.session.flush()
     status = db.session.scalar(
         select(effective_status(today())).where(Invoice.id == invoice.id)
@@ -100,18 +119,17 @@ def emit(invoice: Invoice, event_type: str) -> WebhookEvent:
         ),
     )
     db.session.add(event)
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == invoice.tenant_id)
-    )
-    for endpoint in endpoints:
-        if event_type in endpoint.event_types:
-            db.session.add(
-                WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
-            )
-            db.session.info[DELIVERIES_WAITING] = True
+    for endpoint in listeners:
+        db.session.add(
+            WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
+        )
+    db.session.info[DELIVERIES_WAITING] = True
     return event
 
 
+# The endpoints read in this transaction (by tenant), forgotten when it ends:
+# an endpoint added meanwhile is seen by the next one.
+ENDPOINTS_READ = "webhook_endpoints_read"
 # Set on the session when a transaction adds deliveries: once it commits, a
 # worker is asked to send them (a rolled-back one asks nothing).
 DELIVERIES_WAITING = "webhook_deliveries_waiting"
@@ -119,6 +137,7 @@ DELIVERIES_WAITING = "webhook_deliveries_waiting"
 
 @event.listens_for(Session, "after_commit")
 def _ask_a_worker(session: Session) -> None:
+    session.info.pop(ENDPOINTS_READ, None)
     if session.info.pop(DELIVERIES_WAITING, False):
         from ..jobs import enqueue
 
@@ -128,6 +147,10 @@ def _ask_a_worker(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _nothing_to_send(session: Session) -> None:
     session.info.pop(DELIVERIES_WAITING, None)
+    session.info.pop(ENDPOINTS_READ, None)
+
+
+SCAN_BATCH = 200
 
 
 def scan_overdue(day: date) -> list[str]:
@@ -136,28 +159,41 @@ def scan_overdue(day: date) -> list[str]:
     OVER_DUE stays computed at query time (queries.effective_status); this only
     remembers, in overdue_notice, which invoices were announced, so a second
     scan (or a second worker's) announces none of them again: its notice row's
-    primary key refuses it, and that scan's batch is rolled back.
+    primary key refuses it, and that batch is rolled back. Only tenants with an
+    endpoint that wants invoice.overdue are scanned, in batches of SCAN_BATCH
+    committed one by one, so the write lock is never held for long.
     """
-    begin_write()
-    past_due = db.session.scalars(
-        select(Invoice)
-        .where(
-            Invoice.status.in_([Status.DUE.value, Status.OVER_DUE.value]),
-            Invoice.due_date < day,
-            ~select(OverdueNotice.invoice_id)
-            .where(OverdueNotice.invoice_id == Invoice.id)
-            .exists(),
-        )
-        .order_by(Invoice.id)
-    ).all()
-    numbers = []
-    for invoice in past_due:
-        db.session.add(OverdueNotice(invoice_id=invoice.id))
-        emit(invoice, "invoice.overdue")
-        numbers.append(invoice.number)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return []  # another scan announced them at the same moment
-    return numbers
+    tenants = [
+        e.tenant_id
+        for e in db.session.scalars(select(WebhookEndpoint))
+        if "invoice.overdue" in e.event_types
+    ]
+    announced: list[str] = []
+    while tenants:
+        begin_write()
+        batch = db.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.tenant_id.in_(set(tenants)),
+                Invoice.status.in_([Status.DUE.value, Status.OVER_DUE.value]),
+                Invoice.due_date < day,
+                ~select(OverdueNotice.invoice_id)
+                .where(OverdueNotice.invoice_id == Invoice.id)
+                .exists(),
+            )
+            .order_by(Invoice.id)
+            .limit(SCAN_BATCH)
+        ).all()
+        if not batch:
+            db.session.rollback()
+            break
+        for invoice in batch:
+            db.session.add(OverdueNotice(invoice_id=invoice.id))
+            emit(invoice, "invoice.overdue")
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            break  # another scan announced them at the same moment
+        announced += [invoice.number for invoice in batch]
+    return announced
