@@ -23,6 +23,7 @@ from ..lifecycle import PaymentInput
 from ..models import Invoice
 from ..money import parse_amount
 from ..queries import invoice_row
+from ..web.formatting import plain
 from . import bodies, bp, schemas, serializers
 from .contract import declare
 from .views import json_answer
@@ -109,8 +110,8 @@ def _current_draft(invoice: Invoice) -> MultiDict:
     )
     for i, line in enumerate(invoice.lines):
         data[f"lines-{i}-description"] = line.description
-        data[f"lines-{i}-quantity"] = format(line.quantity.normalize(), "f")
-        data[f"lines-{i}-unit_price"] = format(line.unit_price.normalize(), "f")
+        data[f"lines-{i}-quantity"] = plain(line.quantity)
+        data[f"lines-{i}-unit_price"] = plain(line.unit_price)
     return data
 
 
@@ -135,7 +136,8 @@ def record_payment(number: str):
     body = bodies.raw_body()
     what = "The payment was not recorded"
     payment = bodies.model_of(schemas.NewPayment, body, what)
-    fields = MultiDict({"version": str(version), **_strings(payment)})
+    fields = bodies.form_data(payment)
+    fields["version"] = str(version)
     form = bodies.checked(_form(PaymentForm, fields), what)
     try:
         amount = parse_amount(form.amount.data, invoice.currency)
@@ -163,15 +165,8 @@ def cancel(number: str):
     body = bodies.raw_body()
     what = "The invoice was not cancelled"
     cancellation = bodies.model_of(schemas.Cancellation, body, what)
-    form = bodies.checked(
-        _form(
-            CancelForm, MultiDict({"version": str(version), **_strings(cancellation)})
-        ),
-        what,
-    )
+    fields = bodies.form_data(cancellation)
+    fields["version"] = str(version)
+    form = bodies.checked(_form(CancelForm, fields), what)
     lifecycle.cancel(invoice, version, current_user.email, form.reason.data, today())
     return _answer(invoice)
-
-
-def _strings(model) -> dict[str, str]:
-    return {k: "" if v is None else str(v) for k, v in model.model_dump().items()}

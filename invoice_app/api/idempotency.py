@@ -122,8 +122,6 @@ def _forget(user_id: int, key: str) -> None:
 
 
 def _remember(user_id: int, key: str, response: Response) -> None:
-    if isinstance(response, tuple):
-        response = current_app.make_response(response)
     if response.status_code >= 500:
         _forget(user_id, key)
         return

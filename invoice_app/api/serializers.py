@@ -6,16 +6,12 @@ from decimal import Decimal
 
 from ..models import AuditEvent, Invoice
 from ..money import to_places
+from ..web.formatting import plain
 from . import schemas
 
 
 def _money(amount: Decimal | None, currency: str) -> str:
     return str(to_places(amount or Decimal(0), currency))
-
-
-def _number(value: Decimal) -> str:
-    # Without the stored trailing zeros, never in exponent form ("1000", "0.5").
-    return format(value.normalize(), "f")
 
 
 def _item_fields(invoice: Invoice, client, status: str) -> dict:
@@ -57,8 +53,8 @@ def invoice_detail(row) -> schemas.InvoiceDetail:
         lines=[
             schemas.InvoiceLine(
                 description=line.description,
-                quantity=_number(line.quantity),
-                unit_price=_number(line.unit_price),
+                quantity=plain(line.quantity),
+                unit_price=plain(line.unit_price),
                 amount=_money(line.amount, currency),
             )
             for line in invoice.lines

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import secrets
-
 from ..extensions import db
-from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
+from ..models import WebhookDelivery, WebhookEndpoint
 from . import signing, urls
-from .events import DELIVERIES_WAITING
+from .events import deliver_to, new_event
 
 TEST_EVENT = "webhook.test"
 
@@ -29,23 +26,11 @@ def add(tenant_id: int, url: str, event_types, description: str) -> WebhookEndpo
 
 def send_test(endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a `webhook.test` event to this endpoint alone, signed like any other."""
-    now = utcnow()
-    event = WebhookEvent(
-        id=f"msg_{secrets.token_urlsafe(18)}",
-        tenant_id=endpoint.tenant_id,
-        type=TEST_EVENT,
-        invoice_number="",
-        payload=json.dumps(
-            {
-                "type": TEST_EVENT,
-                "timestamp": now.isoformat(),
-                "data": {"message": "A test event from the Invoice Manager."},
-            },
-            separators=(",", ":"),
-        ),
+    event = new_event(
+        endpoint.tenant_id,
+        TEST_EVENT,
+        {"message": "A test event from the Invoice Manager."},
     )
-    delivery = WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
-    db.session.add_all([event, delivery])
-    db.session.info[DELIVERIES_WAITING] = True
+    (delivery,) = deliver_to(event, [endpoint])
     db.session.commit()
     return delivery

@@ -103,28 +103,44 @@ def emit(invoice: Invoice, event_type: str) -> WebhookEvent | None:
     row = SimpleNamespace(
         Invoice=invoice, Client=invoice.client, effective_status=status
     )
-    now = utcnow()
-    event = WebhookEvent(
+    event = new_event(
+        invoice.tenant_id,
+        event_type,
+        invoice_detail(row).model_dump(mode="json"),
+        invoice.number,
+    )
+    deliver_to(event, listeners)
+    return event
+
+
+def new_event(
+    tenant_id: int, event_type: str, data: dict, invoice_number: str = ""
+) -> WebhookEvent:
+    """An event as every delivery of it sends it: a `msg_…` id, the body fixed."""
+    return WebhookEvent(
         id=f"msg_{secrets.token_urlsafe(18)}",
-        tenant_id=invoice.tenant_id,
+        tenant_id=tenant_id,
         type=event_type,
-        invoice_number=invoice.number,
+        invoice_number=invoice_number,
         payload=json.dumps(
-            {
-                "type": event_type,
-                "timestamp": now.isoformat(),
-                "data": invoice_detail(row).model_dump(mode="json"),
-            },
+            {"type": event_type, "timestamp": utcnow().isoformat(), "data": data},
             separators=(",", ":"),
         ),
     )
+
+
+def deliver_to(event: WebhookEvent, endpoints) -> list[WebhookDelivery]:
+    """Add event and a delivery of it to each endpoint, due now; once the
+    transaction commits, a worker is asked to send them."""
     db.session.add(event)
-    for endpoint in listeners:
-        db.session.add(
-            WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
-        )
+    now = utcnow()
+    deliveries = [
+        WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
+        for endpoint in endpoints
+    ]
+    db.session.add_all(deliveries)
     db.session.info[DELIVERIES_WAITING] = True
-    return event
+    return deliveries
 
 
 # The endpoints read in this transaction (by tenant), forgotten when it ends:
