@@ -197,6 +197,8 @@ SETTINGS: dict[str, Setting] = {
     # How many proxies in front of the app set X-Forwarded-*; 0 trusts none.
     "TRUSTED_PROXIES": Setting("0", _whole(0)),
     "LOGIN_RATE_LIMIT": Setting("10 per minute", _rate_limit),
+    # Refused single sign-on tokens per address (accepted ones are not counted).
+    "SSO_REFUSAL_RATE_LIMIT": Setting("20 per minute", _rate_limit),
     # memory:// counts per worker; use redis://… when several hosts serve.
     "RATELIMIT_STORAGE_URI": Setting("memory://", _ratelimit_storage),
     # scrypt in use; the test suite picks a cheaper method to stay fast.

@@ -814,3 +814,32 @@ def test_default_tenant_exists_for_users_made_without_one(app):
     db.session.commit()
     assert user.tenant.slug == "default"
     assert count(Tenant) == 1
+
+
+def test_refused_tokens_are_rate_limited_and_accepted_ones_are_not_counted(
+    app_factory, monkeypatch
+):
+    for name in ("SSO_PUBLIC_KEY", "SSO_JWKS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SSO_SECRET", SECRET)
+    monkeypatch.setenv("SSO_ISSUER", ISSUER)
+    monkeypatch.setenv("SSO_REFUSAL_RATE_LIMIT", "3 per minute")
+    app = app_factory(RATELIMIT_ENABLED=True)
+    office = app.test_client()
+    # Sign-ins that succeed, however many, use up nothing.
+    for n in range(5):
+        token = hs_token(sub=f"user-{n}", email=f"user{n}@example.com")
+        assert office.get("/sso", query_string={"token": token}).status_code == 303
+    forged = [
+        office.get(
+            "/sso",
+            query_string={
+                "token": hs_token("a-key-that-is-not-the-portal-s-shared-secret")
+            },
+        ).status_code
+        for _ in range(4)
+    ]
+    assert forged == [401, 401, 401, 429]
+    response = office.get("/sso", query_string={"token": hs_token()})
+    assert response.status_code == 429
+    assert "Too many refused sign-ins" in response.get_data(as_text=True)

@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import login_user
 
-from ..extensions import csrf
+from ..extensions import csrf, limiter
 from ..web import is_fragment_request
 from . import bp, sso_session
 from .redirects import safe_next
@@ -23,6 +31,15 @@ logger = logging.getLogger("invoice_app.sso")
 # The token is the proof instead: signed by the portal, short-lived, single use
 # (docs/embedding.md, "Why /sso has no CSRF token").
 @csrf.exempt
+# Only refused tokens count: a guessed or replayed token costs a signature check
+# and a log line each, and a flood of them from one address is stopped; the
+# sign-ins of a whole office behind one address are never counted.
+@limiter.limit(
+    lambda: current_app.config["SSO_REFUSAL_RATE_LIMIT"],
+    deduct_when=lambda response: response.status_code == 401,
+    error_message="Too many refused sign-ins from your address. "
+    "Wait a minute, then open the Invoice Manager from the portal again.",
+)
 def sso():
     """Sign in with the portal's token, then answer 303 to `next`."""
     if not sso_enabled():
