@@ -361,3 +361,62 @@ def test_a_worker_delivers_as_soon_as_the_change_commits_and_retries_on_time(
     # the signatures are checked in the tests above.)
     assert json.loads(second[1])["type"] == "invoice.created"
     assert made["secret"].startswith("whsec_")
+
+
+def test_a_name_that_resolves_to_a_private_address_at_delivery_is_not_connected_to(
+    app_factory, monkeypatch
+):
+    """DNS rebinding: public when the URL is checked, loopback a moment later.
+
+    The listener stands for an internal service on 127.0.0.1; it must never see
+    a connection, and the delivery records why it was not sent.
+    """
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    real_getaddrinfo = socket.getaddrinfo
+    answers = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        # Public for the checks (when saved, before sending), then loopback.
+        address = "93.184.216.34" if len(answers) < 2 else "127.0.0.1"
+        answers.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    strict = app_factory()  # WEBHOOK_ALLOW_PRIVATE off, as in production
+    with strict.app_context():
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        token = token_for(
+            strict.test_cli_runner(), "admin@strict.example", Role.ADMIN.value, "write"
+        )
+        response = strict.test_client().post(
+            "/api/webhook-endpoints",
+            data=json.dumps(
+                {
+                    "url": f"https://hooks.rebind.example:{port}/x",
+                    "event_types": ["invoice.paid"],
+                }
+            ),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+            },
+        )
+        assert response.status_code == 201, response.get_json()
+        from invoice_app.models import WebhookEndpoint
+        from invoice_app.webhooks import endpoints
+
+        endpoints.send_test(db.session.get(WebhookEndpoint, response.get_json()["id"]))
+        delivery.deliver_due()
+        with pytest.raises(TimeoutError):
+            listener.accept()
+        listener.close()
+        (attempted,) = db.session.scalars(select(WebhookDelivery)).all()
+        assert attempted.attempts == 1 and attempted.state == "pending"
+        assert "127.0.0.1" in attempted.last_error
+        assert "public addresses only" in attempted.last_error
+        assert answers == ["93.184.216.34", "93.184.216.34", "127.0.0.1"]

@@ -15,6 +15,7 @@ import threading
 from datetime import datetime, timedelta
 
 import requests
+from flask import current_app
 from sqlalchemy import select, update
 
 from ..database import begin_write
@@ -22,6 +23,7 @@ from ..extensions import db
 from ..models import WebhookDelivery, utcnow
 from . import signing, urls
 from .events import DELIVERIES_WAITING
+from .transport import webhook_session
 
 TIMEOUT = 10
 # After attempt n fails, wait RETRY_AFTER[n - 1]; 5 s first, about 72 h in all.
@@ -40,8 +42,10 @@ _local = threading.local()
 
 
 def _http() -> requests.Session:
-    if not hasattr(_local, "session"):
-        _local.session = requests.Session()
+    allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+    if getattr(_local, "allow_private", None) is not allow_private:
+        _local.session = webhook_session(allow_private)
+        _local.allow_private = allow_private
     return _local.session
 
 

@@ -4,8 +4,10 @@ An endpoint's URL is a user's input, and the app calls it from inside the
 network: a URL naming (or resolving to) a loopback, private, link-local or
 otherwise non-public address would let anyone with a billing admin's rights
 reach internal services. So a URL must be https and every address its host
-resolves to must be public; checked when the endpoint is saved and again at
-each delivery (a name may resolve elsewhere by then). WEBHOOK_ALLOW_PRIVATE=1
+resolves to must be public; checked when the endpoint is saved, and again at
+each delivery on the very addresses the connection then uses (transport.py):
+a name that resolves to a public address for the check and to a private one a
+moment later (DNS rebinding) is refused, not followed. WEBHOOK_ALLOW_PRIVATE=1
 lifts both rules, for development and tests (a receiver on 127.0.0.1).
 """
 
@@ -39,22 +41,25 @@ def check(url: str) -> str:
         raise UnsafeUrl("The URL must start with https:// and name a host.")
     if parts.username or parts.password:
         raise UnsafeUrl("The URL must not carry a user name or password.")
-    if allow_private:
-        return url
+    if not allow_private:
+        public_addresses(parts.hostname, port or 443)
+    return url
+
+
+def public_addresses(host: str, port: int) -> list[tuple]:
+    """getaddrinfo() of host, if every address it names is public; else UnsafeUrl.
+
+    Every address, not only the first: a connection may try each of them.
+    """
     try:
-        addresses = {
-            info[4][0]
-            for info in socket.getaddrinfo(
-                parts.hostname, port or 443, type=socket.SOCK_STREAM
-            )
-        }
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise UnsafeUrl(f"The host {parts.hostname} cannot be found.") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        raise UnsafeUrl(f"The host {host} cannot be found.") from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0].split("%", 1)[0])
         if not ip.is_global:
             raise UnsafeUrl(
-                f"The host {parts.hostname} is on a private, loopback or link-local "
+                f"The host {host} is on a private, loopback or link-local "
                 f"address ({ip}); webhooks go to public addresses only."
             )
-    return url
+    return found
