@@ -56,12 +56,17 @@ def configure(app: Flask) -> None:
 # and the SQLite full-text tables, and the trigram indexes (PostgreSQL only).
 UNMODELLED_TABLES = ("invoice_tally", "invoice_search", "client_search")
 TRIGRAM_INDEXES = ("ix_invoice_search_trgm", "ix_client_search_trgm")
+# Modelled, but made on PostgreSQL only (ddl_if): on SQLite they are absent by
+# design, which is not a difference.
+POSTGRESQL_ONLY_INDEXES = ("ix_invoice_number_pattern",)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic: leave what the models do not describe out of autogenerate/check."""
     if type_ == "table" and name and name.startswith(UNMODELLED_TABLES):
         return False
+    if type_ == "index" and name in POSTGRESQL_ONLY_INDEXES:
+        return reflected or compare_to is not None
     return not (type_ == "index" and name in TRIGRAM_INDEXES)
 
 

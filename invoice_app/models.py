@@ -224,6 +224,14 @@ class Invoice(db.Model):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
+        # A month's numbers by prefix (LIKE 'INV-202507-%'), for the next draft
+        # number, whatever the collation (0012); SQLite's unique index serves.
+        Index(
+            "ix_invoice_number_pattern",
+            "tenant_id",
+            "number",
+            postgresql_ops={"number": "text_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
         *_checks(INVOICE_CHECKS),
     )
 
