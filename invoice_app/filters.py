@@ -137,6 +137,20 @@ def _parse_date(text: str, *, month_end: bool, allow_month: bool) -> date:
     return date.fromisoformat(text)
 
 
+def _capped(limit: int):
+    """Validator: bring a huge whole number within ±limit before NumberRange.
+
+    NumberRange compares through float(), which overflows (a 500) on an
+    integer of some 310 digits or more; past limit the value means the same.
+    """
+
+    def cap(form, field):
+        if field.data is not None and abs(field.data) > limit:
+            field.data = limit if field.data > 0 else -limit
+
+    return cap
+
+
 class InvoiceFilterForm(Form):
     """Validates the invoice list's query string (GET, so no CSRF)."""
 
@@ -162,6 +176,7 @@ class InvoiceFilterForm(Form):
         default=1,
         validators=[
             Optional(),
+            _capped(PAGE_MAX + 1),
             NumberRange(
                 min=1,
                 max=PAGE_MAX,
@@ -174,6 +189,7 @@ class InvoiceFilterForm(Form):
         default=DEFAULT_PER_PAGE,
         validators=[
             Optional(),
+            _capped(PAGE_MAX),
             NumberRange(min=1, message="Rows per page must be 1 or more."),
         ],
     )
