@@ -222,6 +222,7 @@ BAD_PARAMS = [
     # Past float range: NumberRange's float() overflowed into a 500.
     ({"page": "9" * 400}, "page"),
     ({"per_page": "-" + "9" * 400}, "per_page"),
+    ({"columns": "currency,colour"}, "columns"),
 ]
 
 
