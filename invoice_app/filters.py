@@ -173,7 +173,10 @@ class InvoiceFilterForm(Form):
     )
     client = StringField("Client e-mail", filters=[nfc], validators=[PlainText()])
     currency = StringField("Currency", validators=[PlainText()])
-    columns = StringField("Columns", validators=[PlainText()])
+    columns = StringField(
+        "Optional columns: keys in display order, comma-separated, or none",
+        validators=[PlainText()],
+    )
     sort = SelectField(
         "Sort",
         choices=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
