@@ -9,8 +9,8 @@ rest: styles, the "Export info" sheet, the package parts. Zip entries of unknown
 size carry data descriptors, which Excel, LibreOffice and openpyxl read; one entry
 holds up to 2 GiB of sheet XML (about five million rows).
 
-Cells that hold user data (invoice number, client name and e-mail, the search
-text) are always text, never formulas (OWASP, "CSV injection"): a value that
+Cells that hold user data (invoice number, client name and e-mail, notes, the
+search text) are always text, never formulas (OWASP, "CSV injection"): a value that
 starts with a formula trigger keeps its exact text and is marked with Excel's
 quote prefix, which is what typing a leading apostrophe does, so it stays text
 when someone edits the cell too. Characters XML cannot hold are dropped.
