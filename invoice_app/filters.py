@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest
 from wtforms import Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from .columns import COLUMNS, NO_COLUMNS
 from .models import Status
 from .receivables import AGING_CHOICES
 from .text_input import PlainText, nfc, shown
@@ -62,6 +63,9 @@ class InvoiceFilters:
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = 25
+    # Optional columns (columns.py keys) in display order; () asks for none;
+    # None: not given, so the signed-in user's saved choice (columns.shown_columns).
+    columns: tuple[str, ...] | None = None
 
     @property
     def is_filtered(self) -> bool:
@@ -106,6 +110,9 @@ class InvoiceFilters:
                 continue
             if key == "date_field" and not (self.date_from or self.date_to):
                 continue
+            if key == "columns":
+                args[key] = ",".join(value) or NO_COLUMNS
+                continue
             args[key] = value.isoformat() if isinstance(value, date) else str(value)
         return args
 
@@ -137,6 +144,20 @@ def _parse_date(text: str, *, month_end: bool, allow_month: bool) -> date:
     return date.fromisoformat(text)
 
 
+def _capped(limit: int):
+    """Validator: bring a huge whole number within ±limit before NumberRange.
+
+    NumberRange compares through float(), which overflows (a 500) on an
+    integer of some 310 digits or more; past limit the value means the same.
+    """
+
+    def cap(form, field):
+        if field.data is not None and abs(field.data) > limit:
+            field.data = limit if field.data > 0 else -limit
+
+    return cap
+
+
 class InvoiceFilterForm(Form):
     """Validates the invoice list's query string (GET, so no CSRF)."""
 
@@ -152,6 +173,10 @@ class InvoiceFilterForm(Form):
     )
     client = StringField("Client e-mail", filters=[nfc], validators=[PlainText()])
     currency = StringField("Currency", validators=[PlainText()])
+    columns = StringField(
+        "Optional columns: keys in display order, comma-separated, or none",
+        validators=[PlainText()],
+    )
     sort = SelectField(
         "Sort",
         choices=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
@@ -162,6 +187,7 @@ class InvoiceFilterForm(Form):
         default=1,
         validators=[
             Optional(),
+            _capped(PAGE_MAX + 1),
             NumberRange(
                 min=1,
                 max=PAGE_MAX,
@@ -174,6 +200,7 @@ class InvoiceFilterForm(Form):
         default=DEFAULT_PER_PAGE,
         validators=[
             Optional(),
+            _capped(PAGE_MAX),
             NumberRange(min=1, message="Rows per page must be 1 or more."),
         ],
     )
@@ -214,6 +241,28 @@ class InvoiceFilterForm(Form):
         if len(field.data or "") > EMAIL_MAX:
             raise ValidationError(f"An e-mail is at most {EMAIL_MAX} characters.")
 
+    def validate_columns(self, field):
+        self.parsed_columns = _parse_columns(field.data)
+
+
+def _parse_columns(text: str | None) -> tuple[str, ...] | None:
+    """`columns`: keys separated by commas, in display order; "none": no column."""
+    if not text:
+        return None
+    if text == NO_COLUMNS:
+        return ()
+    keys = tuple(key.strip() for key in text.split(","))
+    unknown = [key for key in keys if key not in COLUMNS]
+    if unknown:
+        known = ", ".join(COLUMNS)
+        raise ValidationError(
+            f"{shown(unknown[0])} is not a column (one of {known}, or {NO_COLUMNS})."
+        )
+    if len(set(keys)) != len(keys):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise ValidationError(f"The column {twice} is named twice.")
+    return keys
+
 
 def _normalise(args: MultiDict) -> MultiDict:
     """Treat empty values as absent and statuses case-insensitively."""
@@ -228,6 +277,8 @@ def _normalise(args: MultiDict) -> MultiDict:
             value = value.lower()
         elif key == "currency":
             value = value.upper()
+        elif key == "columns":
+            value = value.lower()
         clean.add(key, value)
     return clean
 
@@ -249,6 +300,7 @@ def parse_filters(args: MultiDict, per_page_max: int = 200) -> InvoiceFilters:
         sort=form.sort.data,
         page=form.page.data or 1,
         per_page=min(form.per_page.data or DEFAULT_PER_PAGE, per_page_max),
+        columns=getattr(form, "parsed_columns", None),
     )
 
 

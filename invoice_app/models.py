@@ -493,6 +493,9 @@ class User(UserMixin, db.Model):
     # E-mails of the clients whose invoices the user may see; None: all of the
     # tenant's clients.
     allowed_clients: Mapped[list | None] = mapped_column(JSON)
+    # Keys of the optional list columns (columns.py) the user shows, in their
+    # order; None: never chosen (the guide's five only).
+    list_columns: Mapped[list | None] = mapped_column(JSON)
     # Only a SHA-256 of the token is kept; the token itself is shown once.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # What the token may do: `read`, or `write` (a billing admin's only).

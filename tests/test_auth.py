@@ -206,6 +206,8 @@ STAFF_POST_ENDPOINTS = {
     "billing.queue_background_export",
     "billing.cancel_export",
     "api.create_export",
+    # The columns a user's own list shows: their choice, not the invoices'.
+    "billing.choose_columns",
 }
 # Pages that exist only to change invoices (the draft form).
 ADMIN_GET_ENDPOINTS = {"billing.new_draft", "billing.edit_draft"}

@@ -93,20 +93,28 @@ def api_rows(client, query: str) -> list[dict]:
         page += 1
 
 
+# The optional columns (columns.py) that give a file every field the API has.
+EVERY_FIELD = "columns=client_email,currency,issue_date"
+
+
+def with_every_field(query: str) -> str:
+    return f"{query}&{EVERY_FIELD}" if query else f"?{EVERY_FIELD}"
+
+
 def as_api(cells: tuple) -> dict:
-    """One XLSX row in the API's shape (amounts to its places, ISO dates)."""
+    """One XLSX row (with EVERY_FIELD) in the API's shape (amounts, ISO dates)."""
     (
         number,
         name,
-        email,
         period,
-        currency,
         usage,
         payable,
-        issued,
         due,
         status,
         paid,
+        email,
+        currency,
+        issued,
     ) = cells
 
     def day(value):
@@ -142,7 +150,7 @@ def as_api(cells: tuple) -> dict:
 )
 def test_every_matching_row_in_table_order(client, auth, invoices, query):
     auth.login()
-    sheet = export(client, query)["Invoices"]
+    sheet = export(client, with_every_field(query))["Invoices"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     # Paging parameters are accepted and ignored: the export has every row.
     expected = api_rows(client, "" if "page=" in query else query)
@@ -159,28 +167,37 @@ def test_every_matching_row_in_table_order(client, auth, invoices, query):
 def test_header_types_and_formats(client, auth, invoices):
     auth.login()
     sheet = export(client, "?sort=number")["Invoices"]
+    # Without optional columns chosen: the fixed ones only.
+    assert [cell.value for cell in sheet[1]] == [title for title, _ in xlsx.COLUMNS]
+    assert sheet.auto_filter.ref == "A1:H8"
+    sheet = export(client, f"?sort=number&{EVERY_FIELD}")["Invoices"]
     header = [cell.value for cell in sheet[1]]
-    assert header == [title for title, _ in xlsx.COLUMNS]
+    assert header == [title for title, _ in xlsx.COLUMNS] + [
+        "Client e-mail",
+        "Currency",
+        "Issue date",
+    ]
     assert all(cell.font.b for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:K8"
     assert sheet.column_dimensions["B"].width == 34
+    assert sheet.column_dimensions["I"].width == 32
     first = {c.column_letter: c for c in sheet[2]}  # INV-X01, USD, PAID
-    assert first["D"].is_date and first["D"].number_format == "yyyy-mm"
-    assert first["D"].value == datetime(2025, 5, 1)
-    for letter in "HIK":
+    assert first["C"].is_date and first["C"].number_format == "yyyy-mm"
+    assert first["C"].value == datetime(2025, 5, 1)
+    for letter in "FHK":
         assert first[letter].is_date and first[letter].number_format == "yyyy-mm-dd"
-    assert first["F"].data_type == "n" and first["F"].value == 100.5
-    assert first["F"].number_format == '#,##0.00 "USD"'
+    assert first["D"].data_type == "n" and first["D"].value == 100.5
+    assert first["D"].number_format == '#,##0.00 "USD"'
     jpy = {c.column_letter: c for c in sheet[4]}
-    assert jpy["G"].number_format == '#,##0 "JPY"' and jpy["G"].value == 5000
+    assert jpy["E"].number_format == '#,##0 "JPY"' and jpy["E"].value == 5000
     kwd = {c.column_letter: c for c in sheet[8]}
-    assert kwd["G"].number_format == '#,##0.000 "KWD"' and kwd["G"].value == 1.234
+    assert kwd["E"].number_format == '#,##0.000 "KWD"' and kwd["E"].value == 1.234
     credit = {c.column_letter: c for c in sheet[7]}
-    assert credit["G"].data_type == "n" and credit["G"].value == -40
+    assert credit["E"].data_type == "n" and credit["E"].value == -40
     draft = {c.column_letter: c for c in sheet[5]}
     assert draft["H"].value is None and draft["K"].value is None
-    assert {c.column_letter: c.value for c in sheet[3]}["J"] == "OVER_DUE"
+    assert {c.column_letter: c.value for c in sheet[3]}["G"] == "OVER_DUE"
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
@@ -189,7 +206,7 @@ def test_formula_triggers_stay_text(app, text):
     row = fake_row(name=text, email=text, number=text)
     book = openpyxl.load_workbook(io.BytesIO(b"".join(stream([row]))))
     cells = book["Invoices"][2]
-    for cell in cells[:3]:
+    for cell in (cells[0], cells[1], cells[8]):  # number, name, e-mail
         assert cell.data_type == "s"
         assert cell.value == text
         assert cell.quotePrefix is True
@@ -201,7 +218,7 @@ def test_plain_text_has_no_quote_prefix_and_amounts_stay_numbers(app):
     rows = [fake_row(name="Acme-1", payable=Decimal("-12.50"))]
     cells = openpyxl.load_workbook(io.BytesIO(b"".join(stream(rows))))["Invoices"][2]
     assert cells[1].value == "Acme-1" and not cells[1].quotePrefix
-    assert cells[6].data_type == "n" and cells[6].value == -12.5
+    assert cells[4].data_type == "n" and cells[4].value == -12.5
 
 
 def test_control_characters_are_dropped(client, auth, invoices):
@@ -351,7 +368,9 @@ def fake_row(
 
 def stream(rows):
     context = ExportContext(
-        InvoiceFilters(q="=cmd"), datetime(2025, 7, 15, 12, tzinfo=UTC), "a@b.test"
+        InvoiceFilters(q="=cmd", columns=("client_email",)),
+        datetime(2025, 7, 15, 12, tzinfo=UTC),
+        "a@b.test",
     )
     return xlsx.stream_invoices_xlsx(rows, context)
 

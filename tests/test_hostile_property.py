@@ -158,6 +158,7 @@ FILTERS = {
     "sort": value_or("", "number", "-payable", "status"),
     "page": value_or("", "1", "2"),
     "per_page": value_or("", "10", "200"),
+    "columns": value_or("", "currency,notes", "none"),
     "embed": value_or("", "1"),
 }
 # Parameters some routes read besides the filters.
@@ -367,6 +368,12 @@ BULK = {
 FORMS["billing.queue_background_export"] = {"format": value_or("xlsx"), **FILTERS}
 FORMS["api.create_export"] = {"format": value_or("xlsx", "zip"), **FILTERS}
 FORMS["billing.cancel_export"] = {}
+# The column chooser: ticked columns, a move button, and the list's filters.
+FORMS["billing.choose_columns"] = {
+    "show": value_or("currency", "notes", "issue_date"),
+    "move": value_or("", "up:notes", "down:currency"),
+    **FILTERS,
+}
 for _endpoint in (
     "billing.bulk_action",
     "billing.bulk_export_xlsx",

@@ -219,6 +219,10 @@ BAD_PARAMS = [
     ({"per_page": "-5"}, "per_page"),
     ({"sort": "price"}, "sort"),
     ({"q": "x" * 201}, "q"),
+    # Past float range: NumberRange's float() overflowed into a 500.
+    ({"page": "9" * 400}, "page"),
+    ({"per_page": "-" + "9" * 400}, "per_page"),
+    ({"columns": "currency,colour"}, "columns"),
 ]
 
 

@@ -18,6 +18,7 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from invoice_app.columns import COLUMNS
 from invoice_app.exports import sheet_xml, xlsx
 from invoice_app.exports.summary import ExportContext
 from invoice_app.filters import InvoiceFilters
@@ -60,16 +61,28 @@ def row(index: int, **overrides) -> SimpleNamespace:
         "payable": AMOUNTS[(index + 1) % len(AMOUNTS)],
         "issue_date": DATES[(index + 1) % len(DATES)],
         "due_date": DATES[(index + 2) % len(DATES)],
-        "effective_status": "DUE",
+        "effective_status": ("DUE", "OVER_DUE", "PAID")[index % 3],
         "paid_date": None if index % 3 else DATES[index % len(DATES)],
+        "amount_paid": AMOUNTS[(index + 3) % len(AMOUNTS)],
+        "notes": TEXTS[(index + 5) % len(TEXTS)],
     }
     return SimpleNamespace(**{**values, **overrides})
 
 
+# Every kind of optional column (columns.py) after the fixed ones.
+OPTIONAL = (
+    "issue_date",
+    "currency",
+    "client_email",
+    "notes",
+    "balance_due",
+    "days_overdue",
+)
+EXPORTED_AT = datetime(2025, 7, 15, 12, tzinfo=UTC)
+
+
 def exported(rows) -> openpyxl.Workbook:
-    context = ExportContext(
-        InvoiceFilters(), datetime(2025, 7, 15, 12, tzinfo=UTC), "a@b.test"
-    )
+    context = ExportContext(InvoiceFilters(columns=OPTIONAL), EXPORTED_AT, "a@b.test")
     data = b"".join(xlsx.stream_invoices_xlsx(rows, context))
     return openpyxl.load_workbook(io.BytesIO(data))
 
@@ -78,7 +91,9 @@ def through_openpyxl(rows) -> openpyxl.Workbook:
     """The same rows the ordinary way: one openpyxl cell per value."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Invoices")
-    sheet.append([title for title, _ in xlsx.COLUMNS])
+    sheet.append(
+        [title for title, _ in xlsx.COLUMNS] + [COLUMNS[k].label for k in OPTIONAL]
+    )
 
     def cell(value, **style):
         made = WriteOnlyCell(sheet, value)
@@ -86,27 +101,34 @@ def through_openpyxl(rows) -> openpyxl.Workbook:
             setattr(made, name, setting)
         return made
 
+    def text(value):
+        value = xlsx.clean_text(value)
+        if xlsx.needs_quote_prefix(value):
+            return cell(value, quotePrefix=True, data_type="s")
+        return value
+
     for r in rows:
         amount = xlsx.amount_format(r.currency)
-        texts = [xlsx.clean_text(v) for v in (r.number, r.client_name, r.client_email)]
+        balance = r.payable - r.amount_paid if r.effective_status != "PAID" else 0
+        late = (EXPORTED_AT.date() - r.due_date).days
         sheet.append(
             [
-                cell(t, quotePrefix=True, data_type="s")
-                if xlsx.needs_quote_prefix(t)
-                else t
-                for t in texts
-            ]
-            + [
+                text(r.number),
+                text(r.client_name),
                 cell(r.billing_period, number_format=xlsx.PERIOD_FORMAT),
-                r.currency,
                 cell(r.usage_cost, number_format=amount),
                 cell(r.payable, number_format=amount),
-                cell(r.issue_date, number_format=xlsx.DATE_FORMAT),
                 cell(r.due_date, number_format=xlsx.DATE_FORMAT),
                 r.effective_status,
                 cell(r.paid_date, number_format=xlsx.DATE_FORMAT)
                 if r.paid_date
                 else None,
+                cell(r.issue_date, number_format=xlsx.DATE_FORMAT),
+                text(r.currency),
+                text(r.client_email),
+                text(r.notes),
+                cell(balance, number_format=amount),
+                late if r.effective_status == "OVER_DUE" else None,
             ]
         )
     out = io.BytesIO()
@@ -120,7 +142,7 @@ def cells(book) -> list[list[tuple]]:
             (c.value, c.data_type, c.number_format, bool(c.quotePrefix))
             for c in sheet_row
         ]
-        for sheet_row in book["Invoices"].iter_rows(min_row=2, max_col=11)
+        for sheet_row in book["Invoices"].iter_rows(min_row=2, max_col=14)
     ]
 
 
@@ -141,22 +163,22 @@ def test_text_keeps_every_character(text):
 @pytest.mark.parametrize("amount", AMOUNTS)
 def test_amounts_are_numbers_with_their_value(amount):
     sheet = exported([row(0, payable=amount, currency="USD")])["Invoices"]
-    assert sheet["G2"].data_type == "n"
-    assert Decimal(str(sheet["G2"].value)) == amount
-    assert sheet["G2"].number_format == '#,##0.00 "USD"'
+    assert sheet["E2"].data_type == "n"
+    assert Decimal(str(sheet["E2"].value)) == amount
+    assert sheet["E2"].number_format == '#,##0.00 "USD"'
 
 
 @pytest.mark.parametrize("day", DATES)
 def test_dates_are_dates_in_the_1900_system(day):
     sheet = exported([row(0, due_date=day)])["Invoices"]
-    assert sheet["I2"].is_date
-    assert sheet["I2"].value == datetime(day.year, day.month, day.day)
+    assert sheet["F2"].is_date
+    assert sheet["F2"].value == datetime(day.year, day.month, day.day)
 
 
 def test_empty_values_leave_the_cell_empty():
-    sheet = exported([row(0, client_email="", paid_date=None)])["Invoices"]
-    assert sheet["C2"].value is None and sheet["K2"].value is None
-    assert sheet["J2"].value == "DUE"
+    sheet = exported([row(1, client_email="", paid_date=None)])["Invoices"]
+    assert sheet["K2"].value is None and sheet["H2"].value is None
+    assert sheet["G2"].value == "OVER_DUE"
 
 
 def test_numbers_are_written_with_exact_digits():

@@ -7,6 +7,7 @@ bp = Blueprint("billing", __name__, url_prefix="/billing")
 from . import (  # noqa: E402,F401  (routes register on import)
     actions,
     bulk,
+    columns,
     downloads,
     drafts,
     exports,

@@ -16,6 +16,7 @@ from ..queries import invoice_row, summary
 from ..web import is_fragment_request
 from . import bp
 from .forms import CancelForm, PaymentForm, VersionForm
+from .rendering import column_context
 from .writing import form_version, invoice_or_404
 
 
@@ -53,6 +54,7 @@ def _action_response(invoice: Invoice, message: str, filters: InvoiceFilters | N
             total=sum(t.count for t in counted.totals),
             filters=filters,
             message=message,
+            **column_context(filters),
         )
     return render_template(
         "billing/_invoice_panel.html",

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from ..bulk import matching_numbers
 from ..clock import today
+from ..columns import with_shown_columns
 from ..exports.pdf import (
     PDF_MIMETYPE,
     PdfError,
@@ -62,9 +63,11 @@ def pdf_row_limit() -> int:
 
 
 def export_context(filters: InvoiceFilters) -> ExportContext:
-    """What the file says about itself: its filters, when, and for whom."""
+    """What the file says about itself: its filters and columns, when, for whom."""
     now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
-    return ExportContext(filters, now, current_user.email)
+    return ExportContext(
+        with_shown_columns(filters, current_user), now, current_user.email
+    )
 
 
 def download(body, mimetype: str, filename: str) -> Response:
@@ -83,7 +86,7 @@ def export_xlsx():
     """Every invoice matching the filters, in the table's order, as streamed XLSX."""
     filters = parse_filters(request.args, max_per_page())
     context = export_context(filters)
-    rows = streamed_rows(export_rows(invoice_query(filters, today())))
+    rows = streamed_rows(export_rows(invoice_query(filters, today()), context.columns))
     body = stream_with_context(stream_invoices_xlsx(rows, context))
     filename = export_filename(filters, context.generated_at.date(), "xlsx")
     return download(body, XLSX_MIMETYPE, filename)
@@ -154,7 +157,7 @@ def bulk_export_xlsx():
     filters = parse_filters(request.form, max_per_page())
     stmt, _ = _selection_query(filters)
     context = export_context(filters)
-    rows = streamed_rows(export_rows(stmt))
+    rows = streamed_rows(export_rows(stmt, context.columns))
     body = stream_with_context(stream_invoices_xlsx(rows, context))
     name = f"invoices-{context.generated_at.date().isoformat()}-selection.xlsx"
     return download(body, XLSX_MIMETYPE, name)

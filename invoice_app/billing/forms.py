@@ -31,6 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..columns import COLUMN_KEYS, moved
 from ..drafts import DraftInput, LineInput, compute_totals, totals_problems
 from ..money import (
     QUANTITY_MAX,
@@ -399,3 +400,34 @@ class WebhookEndpointForm(FlaskForm):
         filters=[nfc],
         validators=[PlainText(), Length(max=200)],
     )
+
+
+class ColumnChoiceForm(Form):
+    """The column chooser: the ticked optional columns, maybe one of them moved.
+
+    A plain Form over request.form, like SelectionForm: the list's filters come
+    in the same form, and the app-wide CSRF check has run before any view.
+    """
+
+    # Ticked boxes arrive in the chooser's order, the shown columns first.
+    show = SelectMultipleField(choices=list(COLUMN_KEYS))
+    # "up:<key>" or "down:<key>": the move button pressed, if any.
+    move = StringField(validators=[Optional(), PlainText()])
+
+    def validate_move(self, field):
+        direction, _, key = (field.data or "").partition(":")
+        if direction not in MOVES or key not in COLUMN_KEYS:
+            raise ValidationError(
+                "A move is up:<column> or down:<column>, for a column of the list."
+            )
+
+    def chosen(self) -> tuple[str, ...]:
+        """The columns to show, in order, with the move applied."""
+        shown = tuple(dict.fromkeys(self.show.data or ()))
+        if self.move.data:
+            direction, _, key = self.move.data.partition(":")
+            shown = moved(shown, key, MOVES[direction])
+        return shown
+
+
+MOVES = {"up": -1, "down": 1}

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..clock import today
+from ..columns import COLUMNS, cell_value, chooser_order, shown_columns
 from ..filters import (
     DATE_FIELDS,
     PER_PAGE_CHOICES,
@@ -95,8 +96,21 @@ def error_context(form: InvoiceFilterForm) -> dict:
     }
 
 
+def column_context(filters: InvoiceFilters) -> dict:
+    """The optional columns a row and the header show, and the chooser's list."""
+    shown = shown_columns(filters, current_user)
+    return {
+        "shown_columns": [COLUMNS[key] for key in shown],
+        "shown_keys": shown,
+        "chooser_order": chooser_order(shown),
+        "all_columns": COLUMNS,
+        "cell_value": cell_value,
+    }
+
+
 def _controls(filters: InvoiceFilters) -> dict:
     return {
+        **column_context(filters),
         "date_fields": DATE_FIELDS,
         "presets": date_presets(today()),
         "per_page_choices": PER_PAGE_CHOICES,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import Select, func, select, update
 
+from ..columns import with_shown_columns
 from ..database import begin_write
 from ..extensions import db
 from ..filters import InvoiceFilters
@@ -29,8 +30,11 @@ def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
         user_id=user.id,
         tenant_id=scope.tenant_id,
         client_ids=None if scope.client_ids is None else list(scope.client_ids),
-        # Page and rows per page mean nothing to a file of every row.
-        filters=filters.with_(per_page=InvoiceFilters.per_page).to_args(),
+        # Page and rows per page mean nothing to a file of every row. The
+        # columns are the user's as of now: the worker has no user to ask.
+        filters=with_shown_columns(filters, user)
+        .with_(per_page=InvoiceFilters.per_page)
+        .to_args(),
         format=fmt,
         status=ExportStatus.QUEUED.value,
         rows_done=0,

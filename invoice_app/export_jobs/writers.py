@@ -33,7 +33,8 @@ class ExportFailed(Exception):
 
 def write_xlsx(out: BinaryIO, context: ExportContext, day: date, counted: Counted):
     """The list's XLSX, exactly as GET /billing/invoices/export.xlsx streams it."""
-    rows = streamed_rows(export_rows(invoice_query(context.filters, day)))
+    stmt = invoice_query(context.filters, day)
+    rows = streamed_rows(export_rows(stmt, context.columns))
     with closing(rows):
         for chunk in stream_invoices_xlsx(counted(rows), context):
             out.write(chunk)

@@ -22,6 +22,7 @@ from flask import render_template
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError
 
+from ..columns import Column, cell_value, export_columns
 from ..models import Status
 from .fonts import ANY_SCRIPT, font_face_css, needs_fallback
 from .page_marks import DRAFT, VOID, Watermark, mark_pages, paid_mark
@@ -34,6 +35,13 @@ PDF_MIMETYPE = "application/pdf"
 # leaves room for client names that wrap onto a second line.
 FIRST_PAGE_ROWS = 24
 PAGE_ROWS = 32
+# Widths (percent of the page) of the list's fixed columns, in order: number,
+# client, billing period, due date, status, usage cost, payable.
+LIST_WIDTHS = (15, 31, 10, 10, 9, 12.5, 12.5)
+# An optional column's share of the page; long text gets more. The fixed
+# columns shrink to leave them room.
+OPTIONAL_WIDTH = 8
+WIDE_COLUMNS = {"notes": 14, "client_email": 14}
 
 
 class PdfError(Exception):
@@ -95,6 +103,14 @@ def html_to_pdf(html: str, *, static_dir: Path, render_seconds: float) -> bytes:
     return out.getvalue()
 
 
+def list_widths(optional: Sequence[Column]) -> tuple[list[float], list[float]]:
+    """Percent widths of the fixed and the optional columns, adding up to 100."""
+    extra = [WIDE_COLUMNS.get(c.key, OPTIONAL_WIDTH) for c in optional]
+    scale = max(100 - sum(extra), 40) / 100
+    fixed = [round(width * scale, 1) for width in LIST_WIDTHS]
+    return fixed, extra
+
+
 def _stamp(context: ExportContext) -> str:
     moment = context.generated_at
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or ''}".strip()
@@ -115,8 +131,14 @@ def invoice_list_pdf(
         totals.add(
             row.effective_status, invoice.currency, invoice.usage_cost, invoice.payable
         )
+    optional = export_columns(context.columns)
+    widths, optional_widths = list_widths(optional)
     html = render_template(
         "billing/list_pdf.html",
+        optional=list(zip(optional, optional_widths, strict=True)),
+        widths=widths,
+        cell_value=cell_value,
+        day=context.generated_at.date(),
         title=title,
         context=context,
         generated=_stamp(context),

@@ -34,6 +34,11 @@ class ExportContext:
     def filter_lines(self) -> list[tuple[str, str]]:
         return describe_filters(self.filters)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The optional columns of the file; the view resolves them into filters."""
+        return self.filters.columns or ()
+
 
 @dataclass
 class StatusTotal:

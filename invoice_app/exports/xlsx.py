@@ -9,8 +9,8 @@ rest: styles, the "Export info" sheet, the package parts. Zip entries of unknown
 size carry data descriptors, which Excel, LibreOffice and openpyxl read; one entry
 holds up to 2 GiB of sheet XML (about five million rows).
 
-Cells that hold user data (invoice number, client name and e-mail, the search
-text) are always text, never formulas (OWASP, "CSV injection"): a value that
+Cells that hold user data (invoice number, client name and e-mail, notes, the
+search text) are always text, never formulas (OWASP, "CSV injection"): a value that
 starts with a formula trigger keeps its exact text and is marked with Excel's
 quote prefix, which is what typing a leading apostrophe does, so it stays text
 when someone edits the cell too. Characters XML cannot hold are dropped.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -31,22 +32,22 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from ..columns import Column, export_columns
 from ..money import currency_places
 from . import sheet_xml
 from .summary import ExportContext, RunningTotals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# (header, width in characters) of the Invoices sheet, in column order.
+# (header, width in characters) of the Invoices sheet's fixed columns, in
+# order: the user guide's five, one value a column, and when it was paid. The
+# optional columns the user shows (columns.py) follow, in their order.
 COLUMNS = (
     ("Invoice number", 20),
     ("Client name", 34),
-    ("Client email", 32),
     ("Billing period", 13),
-    ("Currency", 9),
     ("Usage cost", 16),
     ("Payable", 16),
-    ("Issue date", 12),
     ("Due date", 12),
     ("Status", 11),
     ("Paid date", 12),
@@ -130,19 +131,30 @@ class _CellMaker:
 class _InvoiceRows:
     """The Invoices sheet's rows as XML, with its styles registered in the workbook."""
 
-    def __init__(self, sheet):
+    def __init__(self, sheet, optional: list[Column], day: date):
         self.sheet = sheet
+        self.optional = optional
+        self.day = day
         self.letters = sheet_xml.column_letters(len(COLUMNS))
+        self.optional_letters = sheet_xml.column_letters(len(COLUMNS) + len(optional))[
+            len(COLUMNS) :
+        ]
         self.header_style = sheet_xml.style_id(sheet, **HEADER_STYLE)
         self.quoted = sheet_xml.style_id(sheet, quotePrefix=True)
         self.period = sheet_xml.style_id(sheet, number_format=PERIOD_FORMAT)
         self.date = sheet_xml.style_id(sheet, number_format=DATE_FORMAT)
         self._amount_styles: dict[str, int] = {}
 
+    @property
+    def widths(self) -> list[float]:
+        return [width for _, width in COLUMNS] + [c.width for c in self.optional]
+
     def header(self) -> str:
+        titles = [title for title, _ in COLUMNS] + [c.label for c in self.optional]
+        letters = self.letters + self.optional_letters
         cells = [
             sheet_xml.text(f"{letter}1", title, self.header_style)
-            for letter, (title, _) in zip(self.letters, COLUMNS, strict=True)
+            for letter, title in zip(letters, titles, strict=True)
         ]
         return sheet_xml.row(1, cells)
 
@@ -160,29 +172,37 @@ class _InvoiceRows:
             )
         return style
 
+    def _optional(self, ref: str, column: Column, row, amount: int) -> str:
+        """One optional column's cell, typed by its kind."""
+        value = column.value(row, self.day)
+        if column.kind == "date":
+            return sheet_xml.day(ref, value, self.date)
+        if column.kind == "period":
+            return sheet_xml.day(ref, value, self.period)
+        if column.kind in ("money", "integer"):
+            return sheet_xml.number(ref, value, amount if column.kind == "money" else 0)
+        return self._text(ref, value)
+
     def row(self, index: int, row) -> str:
-        """One export_rows() row, in COLUMNS order."""
-        a, b, c, d, e, f, g, h, i, j, k = self.letters
+        """One export_rows() row, in COLUMNS order, then the optional columns."""
+        a, b, c, d, e, f, g, h = self.letters
         n = str(index)
         amount = self._amount_style(row.currency)
         # Amounts go into the XML as their exact Decimal digits; a spreadsheet
         # holds them as doubles (15 significant digits: every amount to 10**13).
-        return sheet_xml.row(
-            index,
-            (
-                self._text(a + n, row.number),
-                self._text(b + n, row.client_name),
-                self._text(c + n, row.client_email),
-                sheet_xml.day(d + n, row.billing_period, self.period),
-                sheet_xml.text(e + n, clean_text(row.currency)),
-                sheet_xml.number(f + n, row.usage_cost, amount),
-                sheet_xml.number(g + n, row.payable, amount),
-                sheet_xml.day(h + n, row.issue_date, self.date),
-                sheet_xml.day(i + n, row.due_date, self.date),
-                sheet_xml.text(j + n, row.effective_status),
-                sheet_xml.day(k + n, row.paid_date, self.date),
-            ),
-        )
+        cells = [
+            self._text(a + n, row.number),
+            self._text(b + n, row.client_name),
+            sheet_xml.day(c + n, row.billing_period, self.period),
+            sheet_xml.number(d + n, row.usage_cost, amount),
+            sheet_xml.number(e + n, row.payable, amount),
+            sheet_xml.day(f + n, row.due_date, self.date),
+            sheet_xml.text(g + n, row.effective_status),
+            sheet_xml.day(h + n, row.paid_date, self.date),
+        ]
+        for letter, column in zip(self.optional_letters, self.optional, strict=True):
+            cells.append(self._optional(letter + n, column, row, amount))
+        return sheet_xml.row(index, cells)
 
 
 class _ChunkSink:
@@ -282,7 +302,8 @@ def stream_invoices_xlsx(rows: Iterable, context: ExportContext) -> Iterator[byt
     workbook.properties.created = context.generated_at.replace(tzinfo=None)
     sheet = workbook.create_sheet("Invoices")
     sheet._id = 1
-    invoice_rows = _InvoiceRows(sheet)
+    optional = export_columns(context.columns)
+    invoice_rows = _InvoiceRows(sheet, optional, context.generated_at.date())
     totals = RunningTotals()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
         # The sheet's XML goes straight into its zip entry as rows arrive.
@@ -291,8 +312,10 @@ def stream_invoices_xlsx(rows: Iterable, context: ExportContext) -> Iterator[byt
         )
         member.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(member, "w") as entry:
-            widths = [width for _, width in COLUMNS]
-            xml = [sheet_xml.sheet_start(widths, frozen_rows=1), invoice_rows.header()]
+            xml = [
+                sheet_xml.sheet_start(invoice_rows.widths, frozen_rows=1),
+                invoice_rows.header(),
+            ]
             written = 0
             for row in rows:
                 written += 1
@@ -306,7 +329,8 @@ def stream_invoices_xlsx(rows: Iterable, context: ExportContext) -> Iterator[byt
                     if chunk := sink.take():
                         yield chunk
             # The filter's range is known only now; workbook.xml names it too.
-            sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{written + 1}"
+            last = get_column_letter(len(COLUMNS) + len(optional))
+            sheet.auto_filter.ref = f"A1:{last}{written + 1}"
             xml.append(sheet_xml.sheet_end(sheet.auto_filter.ref))
             entry.write("".join(xml).encode())
         sheet._streamed = True
