@@ -314,7 +314,7 @@ DRAFT = {
     **line_fields(["0", "1"]),
 }
 DRAFT_EXTRA = [*line_fields(["2", "199", "200", "99999999999999999999"])]
-ROW = {"view": value_or("row", "panel"), **FILTERS}
+ROW = {"answer": value_or("row", "panel"), **FILTERS}
 # Every POST route's form fields; a route missing here fails the test below.
 FORMS = {
     "auth.login": {

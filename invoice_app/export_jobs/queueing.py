@@ -29,8 +29,10 @@ def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
         user_id=user.id,
         tenant_id=scope.tenant_id,
         client_ids=None if scope.client_ids is None else list(scope.client_ids),
-        # Page and rows per page mean nothing to a file of every row.
-        filters=filters.with_(per_page=InvoiceFilters.per_page).to_args(),
+        # Page and rows per page mean nothing to a file of every row. A saved
+        # view is stored expanded: the worker has no user to look it up as, and
+        # the file keeps what was asked for even if the view changes meanwhile.
+        filters=filters.expanded().with_(per_page=InvoiceFilters.per_page).to_args(),
         format=fmt,
         status=ExportStatus.QUEUED.value,
         rows_done=0,

@@ -25,6 +25,8 @@
       });
       form.querySelector("#status").value = "ALL";
       form.querySelector("#date_field").value = "period";
+      // No filters at all is the "All invoices" tab, not a saved view cleared.
+      form.querySelector("input[name=view]").value = "all";
     } else {
       form.querySelector("#date_from").value = link.dataset.presetFrom;
       form.querySelector("#date_to").value = link.dataset.presetTo;
