@@ -159,6 +159,7 @@ FILTERS = {
     "page": value_or("", "1", "2"),
     "per_page": value_or("", "10", "200"),
     "embed": value_or("", "1"),
+    "view": value_or("", "all"),
 }
 # Parameters some routes read besides the filters.
 ROUTE_PARAMS = {
@@ -367,6 +368,16 @@ BULK = {
 FORMS["billing.queue_background_export"] = {"format": value_or("xlsx"), **FILTERS}
 FORMS["api.create_export"] = {"format": value_or("xlsx", "zip"), **FILTERS}
 FORMS["billing.cancel_export"] = {}
+# Saved views: a name, for whom, and the list's query string as the table has it.
+FORMS["billing.save_view"] = {
+    "name": value_or("Overdue", "Acme — due"),
+    "shared": value_or("y", ""),
+    "list": value_or("status=DUE", "view=1&q=acme", "q=%00"),
+}
+FORMS["billing.rename_view"] = {"name": value_or("Renamed")}
+FORMS["billing.delete_view"] = {}
+FORMS["billing.make_default_view"] = {}
+FORMS["billing.clear_default_view"] = {}
 for _endpoint in (
     "billing.bulk_action",
     "billing.bulk_export_xlsx",

@@ -426,3 +426,14 @@ def test_delete_asks_first_then_clears_the_default(app, admin, staff, invoices):
     # Staff's Invoices opens on the whole list again.
     assert len(rows_of(staff_client, "")) == 6
     assert admin.get(f"/billing/invoices?view={view_id}").status_code == 404
+
+
+def test_saving_a_list_with_bad_filters_says_so(admin, invoices):
+    page = admin.get("/billing/invoices").get_data(as_text=True)
+    response = admin.post(
+        "/billing/views",
+        data={"csrf_token": csrf_token(page), "name": "Odd", "list": "status=NOPE"},
+    )
+    assert response.status_code == 400
+    assert "Fix the filters, then save again." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SavedView)) == 0

@@ -38,8 +38,10 @@ def _list_filters(form: SaveViewForm) -> InvoiceFilters | None:
 def save_view():
     """Save the list as it is shown (filters, sort, columns) as a named view."""
     form = SaveViewForm()
+    valid = form.validate_on_submit()
+    # After validating: validation starts each field's messages afresh.
     filters = _list_filters(form)
-    if form.validate_on_submit() and filters is not None:
+    if valid and filters is not None:
         try:
             view = saved_views.create(
                 current_user, form.name.data, form.shared.data, filters.saved_args()
