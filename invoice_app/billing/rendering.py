@@ -100,9 +100,16 @@ def error_context(form: InvoiceFilterForm) -> dict:
 
 def views_context() -> dict:
     """The saved-view tabs: the user's views and which one is their default."""
+    default = default_view_id(current_user)
+
+    def all_invoices_url() -> str:
+        # With a default view the bare list opens it: the whole list is named.
+        return url_for("billing.invoices", view="all" if default else None)
+
     return {
         "saved_views": visible_views(current_user),
-        "default_view_id": default_view_id(current_user),
+        "default_view_id": default,
+        "all_invoices_url": all_invoices_url,
     }
 
 
