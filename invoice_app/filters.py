@@ -43,6 +43,9 @@ PAGE_MAX = 10_000_000
 _MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}$")
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# ?view=all names the whole list; ?view=<id> a saved view (ids fit in 18 digits).
+VIEW_ALL = "all"
+_VIEW_ID = re.compile(r"^[0-9]{1,18}$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class InvoiceFilters:
     # Optional columns (columns.py keys) in display order; () asks for none;
     # None: not given, so the signed-in user's saved choice (columns.shown_columns).
     columns: tuple[str, ...] | None = None
+    # The saved view the list was opened with (?view=<id>), or None. Its stored
+    # parameters are view_args; the fields above are the view with whatever the
+    # request changed applied (see to_args).
+    view: int | None = None
+    view_args: tuple[tuple[str, str], ...] = ()
+    # ?view=all: the whole list asked for by name, so a user's default view
+    # does not take over when every other parameter is back at its default.
+    view_all: bool = False
 
     @property
     def is_filtered(self) -> bool:
@@ -102,11 +113,36 @@ class InvoiceFilters:
         return replace(self, **changes)
 
     def to_args(self) -> dict[str, str]:
-        """Canonical query parameters, omitting defaults, for links and exports."""
+        """Canonical query parameters, omitting defaults, for links and exports.
+
+        In a saved view: `view` and only what differs from the view (a value the
+        view sets and these filters clear is given as empty), so a view's address
+        stays short and a change made inside it is kept.
+        """
+        plain = self._plain_args()
+        if self.view is None:
+            return {"view": VIEW_ALL, **plain} if self.view_all else plain
+        saved = dict(self.view_args)
+        args = {"view": str(self.view)}
+        for key in [*saved, *(k for k in plain if k not in saved)]:
+            if plain.get(key, "") != saved.get(key, ""):
+                args[key] = plain.get(key, "")
+        return args
+
+    def expanded(self) -> InvoiceFilters:
+        """The same filters with no view: for work that runs without the user
+        (a background export) and for saving as a new view."""
+        return replace(self, view=None, view_args=(), view_all=False)
+
+    def saved_args(self) -> dict[str, str]:
+        """What a view saved from these filters stores: all of them but the page."""
+        return self.expanded().with_(page=1).to_args()
+
+    def _plain_args(self) -> dict[str, str]:
         defaults = InvoiceFilters()
         args: dict[str, str] = {}
         for key, value in asdict(self).items():
-            if value == getattr(defaults, key):
+            if key in _VIEW_FIELDS or value == getattr(defaults, key):
                 continue
             if key == "date_field" and not (self.date_from or self.date_to):
                 continue
@@ -115,6 +151,9 @@ class InvoiceFilters:
                 continue
             args[key] = value.isoformat() if isinstance(value, date) else str(value)
         return args
+
+
+_VIEW_FIELDS = ("view", "view_args", "view_all")
 
 
 DEFAULT_PER_PAGE = InvoiceFilters.per_page
@@ -177,6 +216,7 @@ class InvoiceFilterForm(Form):
         "Optional columns: keys in display order, comma-separated, or none",
         validators=[PlainText()],
     )
+    view = StringField("Saved view", validators=[PlainText()])
     sort = SelectField(
         "Sort",
         choices=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
@@ -237,6 +277,12 @@ class InvoiceFilterForm(Form):
                 f"{shown(field.data)} is not a currency code (three letters)."
             )
 
+    def validate_view(self, field):
+        if field.data and _view_choice(field.data) is None:
+            raise ValidationError(
+                f"{shown(field.data)} is not a saved view (its number, or {VIEW_ALL})."
+            )
+
     def validate_client(self, field):
         if len(field.data or "") > EMAIL_MAX:
             raise ValidationError(f"An e-mail is at most {EMAIL_MAX} characters.")
@@ -277,15 +323,51 @@ def _normalise(args: MultiDict) -> MultiDict:
             value = value.lower()
         elif key == "currency":
             value = value.upper()
-        elif key == "columns":
+        elif key in ("columns", "view"):
             value = value.lower()
         clean.add(key, value)
     return clean
 
 
+def _view_choice(text: str) -> int | str | None:
+    """A view parameter as an id, VIEW_ALL, or None when it is neither."""
+    text = text.strip().lower()
+    if text == VIEW_ALL:
+        return VIEW_ALL
+    if _VIEW_ID.match(text) and int(text) > 0:
+        return int(text)
+    return None
+
+
+def _with_view(args: MultiDict) -> tuple[MultiDict, int | None, dict[str, str]]:
+    """args laid over the stored parameters of the saved view they name.
+
+    A parameter the request gives, even empty, replaces the view's: an emptied
+    search box means no search, not the view's. A view the user may not see is
+    404 (saved_views.stored_args), like an id that does not exist.
+    """
+    choice = _view_choice(args.get("view", ""))
+    if not isinstance(choice, int):
+        return args, None, {}
+    # Imported here: saved_views reads the database and the signed-in user,
+    # which the parser needs only for this one parameter.
+    from .saved_views import stored_args
+
+    stored = stored_args(choice)
+    merged = MultiDict(stored)
+    for key in args:
+        merged.setlist(key, args.getlist(key))
+    return merged, choice, stored
+
+
 def parse_filters(args: MultiDict, per_page_max: int = 200) -> InvoiceFilters:
-    """Validate query parameters into InvoiceFilters, or raise InvalidFilters (400)."""
-    form = InvoiceFilterForm(formdata=_normalise(args))
+    """Validate query parameters into InvoiceFilters, or raise InvalidFilters (400).
+
+    `view=<id>` opens a saved view: its parameters, with the request's own over
+    them (see _with_view).
+    """
+    merged, view_id, stored = _with_view(args)
+    form = InvoiceFilterForm(formdata=_normalise(merged))
     if not form.validate():
         raise InvalidFilters(form)
     return InvoiceFilters(
@@ -301,12 +383,15 @@ def parse_filters(args: MultiDict, per_page_max: int = 200) -> InvoiceFilters:
         page=form.page.data or 1,
         per_page=min(form.per_page.data or DEFAULT_PER_PAGE, per_page_max),
         columns=getattr(form, "parsed_columns", None),
+        view=view_id,
+        view_args=tuple(stored.items()),
+        view_all=view_id is None and form.view.data == VIEW_ALL,
     )
 
 
 def filter_form(filters: InvoiceFilters) -> InvoiceFilterForm:
     """A form showing the given filters, for rendering the controls."""
-    return InvoiceFilterForm(formdata=MultiDict(filters.to_args()))
+    return InvoiceFilterForm(formdata=MultiDict(filters.expanded().to_args()))
 
 
 def date_presets(today: date) -> dict[str, tuple[date, date]]:

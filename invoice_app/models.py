@@ -13,6 +13,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -669,4 +670,56 @@ class OverdueNotice(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
+    )
+
+
+class SavedView(db.Model):
+    """A named list: filters, sort and columns (the list's query), one user's own
+    or (made by a billing admin) shared with the whole tenant."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (
+        # One name per audience: "team" for shared views, "user:<id>" for a
+        # user's own; name_key is the name casefolded, so "Overdue" and
+        # "overdue" clash (saved_views.py words the clash for the user).
+        UniqueConstraint(
+            "tenant_id", "audience", "name_key", name="uq_saved_view_audience_name"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(60))
+    # Casefolding may lengthen a name ("ß" -> "ss"); four times is ample.
+    name_key: Mapped[str] = mapped_column(String(240))
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[str] = mapped_column(String(40))
+    # InvoiceFilters' canonical query parameters, without page and view.
+    args: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class SavedViewDefault(db.Model):
+    """The view a user's bare /billing/invoices opens (at most one per user).
+
+    A table of its own rather than a column of app_user: app_user and saved_view
+    would then reference each other, a cycle the schema's table order (and its
+    cleanup) cannot sort. Deleting the view deletes the default with it.
+    """
+
+    __tablename__ = "saved_view_default"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    view_id: Mapped[int] = mapped_column(
+        ForeignKey("saved_view.id", ondelete="CASCADE"), index=True
     )

@@ -8,13 +8,13 @@ in is confined to nothing. The CLI and background work choose a scope with
 `use()`; without one (migrations, maintenance commands) they see every tenant.
 
 One hook (do_orm_execute) adds the scope to every ORM SELECT, UPDATE and
-DELETE of Client, Invoice, AuditEvent and the webhooks' endpoints and events,
-wherever the entity appears in the statement (subqueries, unions, joins), so
-no view, export or action can forget
-it: another tenant's invoice is simply not there, and answers 404 like a number
-that does not exist. A second hook (before_flush) puts new rows into the
-scope's tenant and refuses to write a row outside the scope. The invoice tally,
-a table the models do not describe, is confined by tally_criteria().
+DELETE of Client, Invoice, AuditEvent, SavedView and the webhooks' endpoints
+and events, wherever the entity appears in the statement (subqueries, unions,
+joins), so no view, export or action can forget it: another tenant's invoice
+is simply not there, and answers 404 like a number that does not exist. A
+second hook (before_flush) puts new rows into the scope's tenant and refuses to
+write a row outside the scope. The invoice tally, a table the models do not
+describe, is confined by tally_criteria().
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from .models import (
     AuditEvent,
     Client,
     Invoice,
+    SavedView,
     Tenant,
     User,
     WebhookEndpoint,
@@ -150,7 +151,7 @@ def _confine(scope: Scope, scanning: bool = False) -> list:
                 model, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
             )
 
-    tenant_wide = (AuditEvent, WebhookEndpoint, WebhookEvent)
+    tenant_wide = (AuditEvent, WebhookEndpoint, WebhookEvent, SavedView)
     if client_ids is None:
         return [tenant(model) for model in (Client, Invoice, *tenant_wide)]
     # A user limited to some clients: few invoices, found by client_id.
@@ -223,7 +224,7 @@ def _place_new_rows(session: Session, flush_context, instances) -> None:
     if scope is None:
         return
     for obj in [*new, *session.dirty]:
-        if isinstance(obj, Client | Invoice | AuditEvent):
+        if isinstance(obj, Client | Invoice | AuditEvent | SavedView):
             _check_in_scope(obj, scope)
 
 

@@ -208,6 +208,14 @@ STAFF_POST_ENDPOINTS = {
     "api.create_export",
     # The columns a user's own list shows: their choice, not the invoices'.
     "billing.choose_columns",
+    # Saved views: anyone saves their own, renames and deletes them, chooses a
+    # default; sharing and changing the team's views is refused to staff
+    # (tests/test_saved_views.py).
+    "billing.save_view",
+    "billing.rename_view",
+    "billing.delete_view",
+    "billing.make_default_view",
+    "billing.clear_default_view",
 }
 # Pages that exist only to change invoices (the draft form).
 ADMIN_GET_ENDPOINTS = {"billing.new_draft", "billing.edit_draft"}

@@ -330,7 +330,7 @@ def test_a_row_changed_by_an_action_keeps_the_chosen_cells(client, auth, invoice
             "version": invoice.version,
             "amount": "4.00",
             "received_on": "2025-07-14",
-            "view": "row",
+            "answer": "row",
         },
         headers={"HX-Request": "true"},
     )

@@ -160,6 +160,7 @@ FILTERS = {
     "per_page": value_or("", "10", "200"),
     "columns": value_or("", "currency,notes", "none"),
     "embed": value_or("", "1"),
+    "view": value_or("", "all"),
 }
 # Parameters some routes read besides the filters.
 ROUTE_PARAMS = {
@@ -315,7 +316,7 @@ DRAFT = {
     **line_fields(["0", "1"]),
 }
 DRAFT_EXTRA = [*line_fields(["2", "199", "200", "99999999999999999999"])]
-ROW = {"view": value_or("row", "panel"), **FILTERS}
+ROW = {"answer": value_or("row", "panel"), **FILTERS}
 # Every POST route's form fields; a route missing here fails the test below.
 FORMS = {
     "auth.login": {
@@ -374,6 +375,16 @@ FORMS["billing.choose_columns"] = {
     "move": value_or("", "up:notes", "down:currency"),
     **FILTERS,
 }
+# Saved views: a name, for whom, and the list's query string as the table has it.
+FORMS["billing.save_view"] = {
+    "name": value_or("Overdue", "Acme — due"),
+    "shared": value_or("y", ""),
+    "list": value_or("status=DUE", "view=1&q=acme", "q=%00"),
+}
+FORMS["billing.rename_view"] = {"name": value_or("Renamed")}
+FORMS["billing.delete_view"] = {}
+FORMS["billing.make_default_view"] = {}
+FORMS["billing.clear_default_view"] = {}
 for _endpoint in (
     "billing.bulk_action",
     "billing.bulk_export_xlsx",

@@ -182,7 +182,7 @@ def test_htmx_requests_carry_the_pages_csrf_token(client, auth, make_invoice):
     assert list(headers) == ["X-CSRFToken"]
     response = client.post(
         f"/billing/invoices/{invoice.number}/cancel",
-        data={"version": invoice.version, "reason": "Sent twice", "view": "row"},
+        data={"version": invoice.version, "reason": "Sent twice", "answer": "row"},
         headers={**headers, "HX-Request": "true"},
     )
     body = response.get_data(as_text=True)

@@ -253,7 +253,7 @@ def test_htmx_row_action_swaps_the_row_and_the_counts(admin, make_invoice):
     make_in_status(make_invoice, "DUE")
     response = admin.post(
         f"/billing/invoices/{draft.number}/issue",
-        data={"version": draft.version, "view": "row", "status": "ALL"},
+        data={"version": draft.version, "answer": "row", "status": "ALL"},
         headers={"X-CSRFToken": token(admin), "HX-Request": "true"},
     )
     html = response.get_data(as_text=True)
@@ -276,7 +276,7 @@ def test_row_action_with_invalid_filters_changes_nothing_and_says_why(
         f"/billing/invoices/{invoice.number}/{action}",
         data={
             "version": invoice.version,
-            "view": "row",
+            "answer": "row",
             "status": "ALL",
             "date_from": "2025-06-30",
             "date_to": "2025-06-01",

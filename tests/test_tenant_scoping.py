@@ -5,7 +5,7 @@ carry marks (client name, e-mail, notes, numbers) that must never reach a user o
 Acme: not in a page, a fragment, the JSON API, an export, a zip, a datalist.
 Every route of url_map that takes an invoice number is tried with Globex's
 numbers and must answer 404, exactly as for a number that does not exist, and
-change nothing.
+change nothing; so is every route that takes a saved view, with Globex's view.
 """
 
 from __future__ import annotations
@@ -23,8 +23,17 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from invoice_app.extensions import db
-from invoice_app.models import AuditEvent, Client, Invoice, InvoiceLine, Tenant, User
+from invoice_app.models import (
+    AuditEvent,
+    Client,
+    Invoice,
+    InvoiceLine,
+    SavedView,
+    Tenant,
+    User,
+)
 from tests.conftest import PASSWORDS, TODAY, csrf_token
+from tests.test_saved_views import assert_hidden_everywhere
 
 # What of Globex's must never show to Acme's users.
 GLOBEX_MARKS = ("Globex Secret", "secret@globex.example", "globex-only", "INV-G-")
@@ -295,6 +304,27 @@ def test_every_route_with_another_tenants_invoice_answers_404(app, acme_admin, n
                     acme_admin.post(missing_path, data=fields, headers=headers),
                 )
     assert snapshot() == before
+
+
+def test_another_tenants_saved_view_is_404_on_every_route(app, acme_admin, world):
+    """Walks url_map's view routes, and ?view= on the list, exports and API: a
+    Globex view, even shared with its whole tenant, is as missing as no view."""
+    _, globex = world
+    owner = make_user(globex)
+    view = SavedView(
+        tenant_id=globex.id, owner_id=owner.id, name="Globex shared",
+        name_key="globex shared", shared=True, audience="team",
+        args={"q": "globex"},
+    )  # fmt: skip
+    db.session.add(view)
+    db.session.commit()
+    for path in ("/billing/invoices", "/billing/views", "/billing/views/counts"):
+        assert "Globex shared" not in text_of(acme_admin.get(path)), path
+    before = snapshot()
+    assert_hidden_everywhere(app, acme_admin, view.id)
+    assert snapshot() == before
+    db.session.expire_all()
+    assert db.session.get(SavedView, view.id).name == "Globex shared"
 
 
 def test_the_audit_timeline_is_the_tenants_own(acme_admin, world):

@@ -32,12 +32,13 @@ def docs():
 
 
 @bp.get("/invoices")
-@declare(ok=schemas.InvoiceList, query=schemas.InvoiceQuery)
+@declare(ok=schemas.InvoiceList, query=schemas.InvoiceQuery, errors=(404,))
 @login_required
 def invoices():
     """One page of invoices matching the filters, with the total count.
 
-    Takes the same parameters as the invoice list screen and its exports.
+    Takes the same parameters as the invoice list screen and its exports;
+    `view=<id>` applies a saved view the caller sees (another's: 404).
     """
     filters = parse_filters(request.args, current_app.config["PER_PAGE_MAX"])
     day = today()

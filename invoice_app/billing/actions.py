@@ -26,7 +26,7 @@ def _row_filters() -> InvoiceFilters | None:
     Parsed first: a bad filter found after the commit would answer an error for a
     change that was in fact saved, and a retry would then be refused.
     """
-    if not (is_fragment_request() and request.form.get("view") == "row"):
+    if not (is_fragment_request() and request.form.get("answer") == "row"):
         return None
     try:
         return parse_filters(request.form)

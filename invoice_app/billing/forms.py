@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     Field,
     FieldList,
@@ -40,6 +41,7 @@ from ..money import (
     parse_amount,
     shown_number,
 )
+from ..saved_views import NAME_MAX
 from ..text_input import PlainText, nfc
 from ..webhooks.events import EVENT_TYPES
 
@@ -431,3 +433,30 @@ class ColumnChoiceForm(Form):
 
 
 MOVES = {"up": -1, "down": 1}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ViewNameForm(FlaskForm):
+    """A saved view's name (renaming)."""
+
+    name = StringField(
+        "Name",
+        filters=[nfc, _strip],
+        validators=[
+            DataRequired("Name the view."),
+            PlainText(),
+            Length(max=NAME_MAX, message=f"A name is at most {NAME_MAX} characters."),
+        ],
+    )
+
+
+class SaveViewForm(ViewNameForm):
+    """Save the list as a view: its name, for whom, and the list's parameters."""
+
+    shared = BooleanField("Share with the team")
+    # The list's query string as its links carry it (InvoiceFilters.to_args),
+    # kept in step with the table: it lives in the table fragment.
+    list = HiddenField()

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from ..clock import today
 from ..columns import COLUMNS, cell_value, chooser_order, shown_columns
@@ -15,7 +16,6 @@ from ..filters import (
     DATE_FIELDS,
     PER_PAGE_CHOICES,
     SORT_KEYS,
-    InvalidFilters,
     InvoiceFilterForm,
     InvoiceFilters,
     date_presets,
@@ -23,6 +23,7 @@ from ..filters import (
     parse_filters,
 )
 from ..queries import page_of, summary
+from ..saved_views import default_view_id, visible_views, with_default
 from ..web import is_fragment_request
 
 
@@ -49,6 +50,7 @@ def table_context(filters: InvoiceFilters) -> dict:
         "today": day,
         "errors": {},
         **_controls(filters),
+        **views_context(),
     }
     if filters.q and is_fragment_request():
         return context | {
@@ -93,6 +95,22 @@ def error_context(form: InvoiceFilterForm) -> dict:
         "today": today(),
         "errors": form.errors,
         **_controls(filters),
+        **views_context(),
+    }
+
+
+def views_context() -> dict:
+    """The saved-view tabs: the user's views and which one is their default."""
+    default = default_view_id(current_user)
+
+    def all_invoices_url() -> str:
+        # With a default view the bare list opens it: the whole list is named.
+        return url_for("billing.invoices", view="all" if default else None)
+
+    return {
+        "saved_views": visible_views(current_user),
+        "default_view_id": default,
+        "all_invoices_url": all_invoices_url,
     }
 
 
@@ -123,10 +141,17 @@ def _controls(filters: InvoiceFilters) -> dict:
 def render_invoices(context: dict, status: int = 200):
     """Render the page or the fragment, marked so caches keep them apart."""
     if is_fragment_request():
-        body = render_template("billing/_table.html", oob=True, **context)
+        filters, shown = context["filters"], _shown_filters()
+        # Another view (a tab, Save view, Clear filters): its filter controls
+        # and tabs come too, out of band. Within one view the form is left
+        # alone, so nothing being typed into it is lost.
+        switched = shown is None or _view_of(shown) != _view_of(filters)
+        body = render_template(
+            "billing/_table.html", oob=True, view_switched=switched, **context
+        )
         headers = {"Vary": "HX-Request"}
         if status == 200:
-            headers.update(history_headers(context["filters"]))
+            headers.update(history_headers(filters, shown))
         else:
             # Keep the last good table; only the messages are swapped (out of band).
             headers["HX-Reswap"] = "none"
@@ -147,7 +172,13 @@ def render_summary(filters: InvoiceFilters):
     return body, 200, {"Vary": "HX-Request"}
 
 
-def history_headers(filters: InvoiceFilters) -> dict[str, str]:
+def _view_of(filters: InvoiceFilters) -> tuple:
+    return (filters.view, filters.view_all)
+
+
+def history_headers(
+    filters: InvoiceFilters, shown: InvoiceFilters | None
+) -> dict[str, str]:
     """Tell htmx to push the canonical URL of filters, or to replace the entry.
 
     A new view gets its own history entry, so Back returns to the one before.
@@ -158,7 +189,6 @@ def history_headers(filters: InvoiceFilters) -> dict[str, str]:
     raw query with its empty fields.
     """
     url = list_url(filters)
-    shown = _shown_filters()
     if shown is not None and (
         shown.to_args() == filters.to_args() or _refines_search(shown, filters)
     ):
@@ -174,8 +204,9 @@ def _shown_filters() -> InvoiceFilters | None:
         if current.path != urlsplit(url_for("billing.invoices")).path:
             return None
         args = MultiDict(parse_qsl(current.query, keep_blank_values=True))
-        return parse_filters(args, max_per_page())
-    except (ValueError, InvalidFilters):
+        return parse_filters(with_default(args), max_per_page())
+    except (ValueError, HTTPException):
+        # InvalidFilters, or a saved view since deleted (404).
         return None
 
 

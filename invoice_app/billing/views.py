@@ -10,6 +10,7 @@ from ..clock import today
 from ..filters import InvalidFilters, parse_filters
 from ..lifecycle import allowed_actions
 from ..queries import invoice_row
+from ..saved_views import with_default
 from ..web import is_api_request
 from ..web.errors import handle_http_error
 from . import bp
@@ -51,8 +52,11 @@ def invalid_filters(error: InvalidFilters):
 @bp.get("/invoices")
 @login_required
 def invoices():
-    """The Invoice Manager: filters and the invoice table (page or fragment)."""
-    filters = parse_filters(request.args, max_per_page())
+    """The Invoice Manager: filters and the invoice table (page or fragment).
+
+    With no parameters at all it opens the user's default view, if they chose one.
+    """
+    filters = parse_filters(with_default(request.args), max_per_page())
     return render_invoices(table_context(filters))
 
 

@@ -30,9 +30,11 @@ def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
         user_id=user.id,
         tenant_id=scope.tenant_id,
         client_ids=None if scope.client_ids is None else list(scope.client_ids),
-        # Page and rows per page mean nothing to a file of every row. The
-        # columns are the user's as of now: the worker has no user to ask.
-        filters=with_shown_columns(filters, user)
+        # Page and rows per page mean nothing to a file of every row. A saved
+        # view is stored expanded and the columns are the user's as of now: the
+        # worker has no user to look either up as, and the file keeps what was
+        # asked for even if the view or the choice changes meanwhile.
+        filters=with_shown_columns(filters.expanded(), user)
         .with_(per_page=InvoiceFilters.per_page)
         .to_args(),
         format=fmt,

@@ -25,6 +25,16 @@
       });
       form.querySelector("#status").value = "ALL";
       form.querySelector("#date_field").value = "period";
+      // No filters at all is the "All invoices" tab, not a saved view cleared
+      // ("all" when a default view would otherwise open instead).
+      var view = form.querySelector("input[name=view]");
+      if (!view) {
+        view = document.createElement("input");
+        view.type = "hidden";
+        view.name = "view";
+        form.appendChild(view);
+      }
+      view.value = link.dataset.clearFilters || "";
     } else {
       form.querySelector("#date_from").value = link.dataset.presetFrom;
       form.querySelector("#date_to").value = link.dataset.presetTo;
