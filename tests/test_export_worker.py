@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,31 @@ def test_a_worker_killed_mid_export_is_detected_and_the_export_retried(
     assert [p.name for p in exports.iterdir()] == [f"{job_id}.xlsx"]
     fetched = download(client, job_id)
     assert len(cells(fetched.data)["Invoices"]) == 1 + count
+
+
+def test_the_worker_writes_the_columns_chosen_when_queued(
+    app, staff_client, database_url, settings, make_invoice
+):
+    """The worker has no user to ask: the job's stored filters name the columns."""
+    client = staff_client
+    make_invoice(number="INV-W1", notes="=SUM(1)", amount_paid=Decimal("5.00"))
+    make_invoice(number="INV-W2", status="PAID", paid_date=date(2025, 7, 1))
+    page = client.get("/billing/invoices").get_data(as_text=True)
+    chosen = {"csrf_token": csrf_token(page), "show": ["notes", "balance_due"]}
+    assert client.post("/billing/columns", data=chosen).status_code == 303
+    streamed = client.get("/billing/invoices/export.xlsx?sort=number").data
+    job_id = queue(client, sort="number")
+    # Another choice after queueing does not change the queued file.
+    other = {"csrf_token": csrf_token(page), "show": ["currency"]}
+    assert client.post("/billing/columns", data=other).status_code == 303
+
+    with WorkerProcess(database_url, settings) as worker:
+        seen = watch(client, job_id, {"done", "failed"})
+    assert seen[-1]["status"] == "done", worker.output()[-3000:]
+    body = download(client, job_id).data
+    assert cells(body) == cells(streamed)
+    sheet = cells(body)["Invoices"]
+    assert [value for value, _, _ in sheet[0]][-2:] == ["Notes", "Balance due"]
+    # INV-W1: the note stays text (quote prefix), the balance a typed amount.
+    assert sheet[1][-2] == ("=SUM(1)", "General", True)
+    assert sheet[1][-1] == (10, '#,##0.00 "USD"', False)
