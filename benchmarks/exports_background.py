@@ -17,12 +17,17 @@ same run
   growth over the warmed-up worker.
 The two growths staying alike from N to 10 N is the proof that the worker's
 memory does not grow with the rows.
+
+With --rounds R the two are measured R times each, alternately (streamed,
+background, streamed, …), so a change of the machine's load falls on both;
+the figure is the median of the R rounds' ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,6 +121,7 @@ def measure_background() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--invoices", type=int, nargs="+", default=[100_000, 200_000])
+    parser.add_argument("--rounds", type=int, default=1, help="alternate R times")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="invoice-bench-bg-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
@@ -131,21 +137,30 @@ def main() -> None:
     for count in args.invoices:
         seed(count)
         checkpoint()
-        streamed = run_child("xlsx", "")
-        background = measure_background()
-        for label, r in (("streamed", streamed), ("background", background)):
-            table(
-                f"{label} {count:,}",
-                f"{r['rows']:,}",
-                f"{r['seconds']:.2f}",
-                f"{r['rows'] / r['seconds']:,.0f}",
-                f"{r['peak_mb']:.0f}",
-                f"{r['growth_mb']:.1f}",
+        ratios = []
+        for round_ in range(1, args.rounds + 1):
+            streamed = run_child("xlsx", "")
+            background = measure_background()
+            for label, r in (("streamed", streamed), ("background", background)):
+                table(
+                    f"{label} {count:,} #{round_}",
+                    f"{r['rows']:,}",
+                    f"{r['seconds']:.2f}",
+                    f"{r['rows'] / r['seconds']:,.0f}",
+                    f"{r['peak_mb']:.0f}",
+                    f"{r['growth_mb']:.1f}",
+                )
+            ratios.append(
+                (background["rows"] / background["seconds"])
+                / (streamed["rows"] / streamed["seconds"])
             )
-        ratio = (background["rows"] / background["seconds"]) / (
-            streamed["rows"] / streamed["seconds"]
+        print(
+            f"background / streamed rows per second at {count:,}: "
+            f"median {statistics.median(ratios):.2f} of "
+            + ", ".join(f"{r:.2f}" for r in ratios)
+            + "; load average "
+            + " ".join(f"{x:.1f}" for x in os.getloadavg())
         )
-        print(f"background / streamed rows per second at {count:,}: {ratio:.2f}")
         for leftover in (workdir / "exports").glob("*.xlsx"):
             leftover.unlink()
 
