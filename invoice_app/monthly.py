@@ -64,6 +64,9 @@ def _invoiced(months):
         source, where = Invoice, []
     else:
         source, where = invoice_tally.c, tally_criteria(invoice_tally.c)
+        # A group whose invoices all moved on (cancelled, deleted) stays at
+        # zero: its currency has nothing invoiced and no place in the chart.
+        where.append(invoice_tally.c.invoices > 0)
     return db.session.execute(
         select(source.currency, *_per_month(months, source.issue_date, source.payable))
         .where(

@@ -347,3 +347,19 @@ def test_overview_pdf_client_names_in_any_script_come_out_as_text(
     response = admin.get("/billing/overview/export.pdf")
     pages = PdfReader(io.BytesIO(response.data)).pages
     assert name in " ".join(p.extract_text() for p in pages)
+
+
+def test_a_currency_whose_invoices_were_all_cancelled_has_no_chart(
+    admin, make_invoice, world
+):
+    # Its tally group stays behind at zero invoices once the invoice moves on.
+    gone = make_invoice(currency="JPY", payable="5000.00", usage_cost="5000.00")
+    gone.status = "CANCEL"
+    gone.cancel_reason = "Billed twice"
+    db.session.commit()
+    html = admin.get(
+        "/billing/overview/chart", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "USD by month" in html and "JPY" not in html
+    book = load_workbook(io.BytesIO(admin.get("/billing/overview/export.xlsx").data))
+    assert book["Months"].max_row == 1 + 12 * 2
