@@ -93,7 +93,7 @@ class ExportStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-EXPORT_FORMATS = ("xlsx", "zip")
+EXPORT_FORMATS = ("xlsx", "pdf", "zip")
 EXPORT_JOB_CHECKS = {
     "ck_export_job_status": _one_of("status", ExportStatus),
     "ck_export_job_rows_done_not_negative": "rows_done >= 0",

@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .filters import InvoiceFilters
@@ -238,6 +239,21 @@ def streamed_rows(stmt: Select) -> Iterator:
         connection.execute(stmt.execution_options(yield_per=STREAM_BATCH)) as rows,
     ):
         yield from rows
+
+
+def streamed_entity_rows(stmt: Select) -> Iterator:
+    """stmt's rows with their Invoice and Client objects, read in batches.
+
+    Like streamed_rows(), on a connection of its own, through a Session of its
+    own (confined by the scope hook like any Session) for the renderers that
+    read objects (the list PDF). The Session holds its objects weakly, so
+    those of rows already passed on are freed.
+    """
+    with (
+        db.engine.connect() as connection,
+        Session(bind=connection) as session,
+    ):
+        yield from session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
 
 
 def _page_ids(filters: InvoiceFilters, today: date) -> Select:
