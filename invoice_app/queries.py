@@ -241,6 +241,17 @@ def streamed_rows(stmt: Select) -> Iterator:
         yield from rows
 
 
+def selection_query(numbers, filters: InvoiceFilters, today: date) -> Select:
+    """The invoices numbered numbers (ticked rows) in the order of filters' sort.
+
+    Taken by number alone, not under the other filters: a ticked row whose
+    status changed since it was seen is still in the selection. The scope
+    applies as to every query: a number outside it is not there.
+    """
+    stmt = invoice_query(InvoiceFilters(sort=filters.sort), today)
+    return stmt.where(Invoice.number.in_(list(numbers)))
+
+
 def streamed_entity_rows(stmt: Select) -> Iterator:
     """stmt's rows with their Invoice and Client objects, read in batches.
 

@@ -20,8 +20,15 @@ UNFINISHED = (ExportStatus.QUEUED.value, ExportStatus.RUNNING.value)
 MAX_UNFINISHED = 5
 
 
-def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
-    """Store an export of the list under filters, as user sees it, and queue it."""
+def queue_export(
+    user: User,
+    scope: Scope,
+    filters: InvoiceFilters,
+    fmt: str,
+    numbers: list[str] | None = None,
+):
+    """Store an export of the list under filters (or of the invoices numbered
+    numbers, in its order), as user sees it, and queue it."""
     begin_write()
     job = ExportJob(
         # 256 bits: the address of the file, which nobody can guess.
@@ -31,6 +38,8 @@ def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
         client_ids=None if scope.client_ids is None else list(scope.client_ids),
         # Page and rows per page mean nothing to a file of every row.
         filters=filters.with_(per_page=InvoiceFilters.per_page).to_args(),
+        # Once each, in the order ticked; the worker reads them in the list's.
+        numbers=None if numbers is None else list(dict.fromkeys(numbers)),
         format=fmt,
         status=ExportStatus.QUEUED.value,
         rows_done=0,

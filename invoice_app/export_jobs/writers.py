@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import Select
 
 from ..exports.pdf import PDF_MIMETYPE, PdfError, invoice_pdf
 from ..exports.pdf_parts import write_list_pdf
@@ -28,6 +29,7 @@ from ..queries import (
     export_rows,
     invoice_query,
     invoice_row,
+    selection_query,
     streamed_entity_rows,
     streamed_rows,
 )
@@ -39,9 +41,16 @@ class ExportFailed(Exception):
     """The export cannot be made; the message says why, for the user."""
 
 
+def list_query(context: ExportContext, day: date) -> Select:
+    """The export's invoices: the filtered list, or the selection's numbers."""
+    if context.numbers is None:
+        return invoice_query(context.filters, day)
+    return selection_query(context.numbers, context.filters, day)
+
+
 def write_xlsx(out: BinaryIO, context: ExportContext, day: date, counted: Counted):
     """The list's XLSX, exactly as GET /billing/invoices/export.xlsx streams it."""
-    rows = streamed_rows(export_rows(invoice_query(context.filters, day)))
+    rows = streamed_rows(export_rows(list_query(context, day)))
     with closing(rows):
         for chunk in stream_invoices_xlsx(counted(rows), context):
             out.write(chunk)
@@ -60,7 +69,7 @@ def write_pdf(out: BinaryIO, context: ExportContext, day: date, counted: Counted
     """
     folder = parts_folder(Path(out.name))
     folder.mkdir()
-    rows = streamed_entity_rows(invoice_query(context.filters, day))
+    rows = streamed_entity_rows(list_query(context, day))
     try:
         with closing(rows):
             write_list_pdf(
@@ -84,7 +93,7 @@ def write_zip(out: BinaryIO, context: ExportContext, day: date, counted: Counted
     One invoice is loaded and rendered at a time (the session keeps no strong
     reference to it afterwards), so memory does not grow with the invoices.
     """
-    stmt = invoice_query(context.filters, day).with_only_columns(Invoice.number)
+    stmt = list_query(context, day).with_only_columns(Invoice.number)
     numbers = streamed_rows(stmt)
     sender = issuer()
     static_dir = Path(current_app.static_folder)
