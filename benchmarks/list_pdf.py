@@ -9,8 +9,10 @@ and tags subsets of the sizes measured; then each case runs in a process of its
 own, so that its peak memory (VmHWM, reset after a warm-up) is its own:
 
 - GET /billing/invoices/export.pdf of 1,000, 5,000 and 20,000 rows (PDF_MAX_ROWS
-  raised for it): seconds, rows per second, and the per-row time of each size
-  against the 1,000-row one's (1.00 is linear);
+  raised for it), in parts of PDF_PART_PAGES (20) as the app makes it, and the
+  baseline of 1,000 and 5,000 rows as one document (PDF_PART_PAGES=100000, as
+  before parts): seconds, CPU seconds, rows per second, and the per-row CPU
+  time of each size against the first one's (1.00 is linear);
 - the background export's task (running.run_export, the worker's own code) for
   2,000, 20,000 rows and every invoice: seconds, rows per second, pages, file
   size, and peak RSS with its growth over the warmed-up process.
@@ -39,6 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from exports import EMAIL, PASSWORD, peak_mb, reset_peak, rss_mb  # noqa: E402
 
 SYNC_SIZES = (1000, 5000, 20000)
+BASELINE_SIZES = (1000, 5000)
 BACKGROUND_SIZES = (2000, 20000)
 
 
@@ -97,11 +100,11 @@ def seed(count: int, sizes: list[int]) -> None:
         print(f"seeded {count:,} invoices in {time.perf_counter() - started:.1f} s")
 
 
-def measure_sync(size: str) -> dict:
+def measure_sync(size: str, part_pages: str = "20") -> dict:
     """GET /billing/invoices/export.pdf of the subset of size rows."""
     from pypdf import PdfReader
 
-    app = make_app()
+    app = make_app(PDF_PART_PAGES=int(part_pages))
     with app.app_context():
         client = app.test_client()
         client.post("/login", data={"email": EMAIL, "password": PASSWORD})
@@ -110,14 +113,15 @@ def measure_sync(size: str) -> dict:
         assert warm.status_code == 200, warm.status_code
         reset_peak()
         base = rss_mb()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         response = client.get(f"/billing/invoices/export.pdf?q={_tag(int(size))}")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
         pages = len(PdfReader(io.BytesIO(response.get_data())).pages)
     return {
         "rows": int(size),
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "pages": pages,
         "peak_mb": peak_mb(),
         "growth_mb": peak_mb() - base,
@@ -161,15 +165,16 @@ def measure_background(size: str) -> dict:
         run("[no-such-invoice]")  # warm up: imports, fonts, first render
         reset_peak()
         base = rss_mb()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         job = run(_tag(int(size)) if int(size) else "")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert job.status == "done", job.error
         path = Path(folder) / job.file_path
         pages = len(PdfReader(path).pages)
         return {
             "rows": job.rows_done,
             "seconds": seconds,
+            "cpu_seconds": cpu,
             "pages": pages,
             "bytes": path.stat().st_size,
             "peak_mb": peak_mb(),
@@ -190,7 +195,7 @@ def run_child(*args: str) -> dict:
 
 
 def table(label: str, *cells: str) -> None:
-    print(f"{label:<24}" + "".join(f"{cell:>11}" for cell in cells))
+    print(f"{label:<24}" + "".join(f"{cell:>11}" for cell in cells), flush=True)
 
 
 def load() -> str:
@@ -204,47 +209,56 @@ def main() -> None:
     parser.add_argument(
         "--background", type=int, nargs="*", default=list(BACKGROUND_SIZES)
     )
-    parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", type=int, nargs="*", default=list(BASELINE_SIZES))
+    parser.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        kind, size = args.measure
+        kind, *values = args.measure
         measure = {"sync": measure_sync, "background": measure_background}[kind]
-        print(json.dumps(measure(size)))
+        print(json.dumps(measure(*values)))
         return
 
     workdir = tempfile.mkdtemp(prefix="list-pdf-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
     print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}, load {load()}")
-    seed(args.invoices, sorted({*args.sync, *args.background}))
+    seed(args.invoices, sorted({*args.sync, *args.background, *args.baseline}))
 
-    table("at once (the view)", "rows", "seconds", "rows/s", "per-row x", "load")
-    first = None
-    for size in args.sync:
-        r = run_child("sync", str(size))
-        per_row = r["seconds"] / r["rows"]
-        first = first or per_row
-        table(
-            f"list of {size:,}",
-            f"{r['rows']:,}",
-            f"{r['seconds']:.2f}",
-            f"{r['rows'] / r['seconds']:,.0f}",
-            f"{per_row / first:.2f}",
-            load(),
-        )
-    table("in parts (the worker)", "rows", "seconds", "rows/s", "pages", "MB file")
-    print(f"{'':<24}{'peak MB':>11}{'growth MB':>11}{'load':>11}")
+    header = ("rows", "seconds", "cpu s", "rows/s", "per-row x", "peak MB", "load")
+    for title, sizes, part_pages in (
+        ("at once, in parts", args.sync, "20"),
+        ("at once, one document", args.baseline, "100000"),
+    ):
+        table(title, *header)
+        first = None
+        for size in sizes:
+            r = run_child("sync", str(size), part_pages)
+            per_row = r["cpu_seconds"] / r["rows"]
+            first = first or per_row
+            table(
+                f"list of {size:,}",
+                f"{r['rows']:,}",
+                f"{r['seconds']:.2f}",
+                f"{r['cpu_seconds']:.2f}",
+                f"{r['rows'] / r['seconds']:,.0f}",
+                f"{per_row / first:.2f}",
+                f"{r['peak_mb']:.0f}",
+                load(),
+            )
+    table("background (worker)", "rows", "seconds", "cpu s", "rows/s", "pages")
+    print(f"{'':<24}{'MB file':>11}{'peak MB':>11}{'growth MB':>11}{'load':>11}")
     for size in [*args.background, 0]:
         r = run_child("background", str(size))
         table(
             f"list of {r['rows']:,}",
             f"{r['rows']:,}",
             f"{r['seconds']:.2f}",
+            f"{r['cpu_seconds']:.2f}",
             f"{r['rows'] / r['seconds']:,.0f}",
             f"{r['pages']:,}",
-            f"{r['bytes'] / 1e6:.1f}",
         )
         print(
-            f"{'':<24}{r['peak_mb']:>11.0f}{r['growth_mb']:>11.1f}{load():>11}",
+            f"{'':<24}{r['bytes'] / 1e6:>11.1f}{r['peak_mb']:>11.0f}"
+            f"{r['growth_mb']:>11.1f}{load():>11}",
             flush=True,
         )
 
