@@ -263,8 +263,11 @@ def streamed_entity_rows(stmt: Select) -> Iterator:
     with (
         db.engine.connect() as connection,
         Session(bind=connection) as session,
+        # Closed here too when the reader stops early (a cancelled export): on
+        # PostgreSQL it is a server-side cursor.
+        session.execute(stmt.execution_options(yield_per=STREAM_BATCH)) as rows,
     ):
-        yield from session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+        yield from rows
 
 
 def _page_ids(filters: InvoiceFilters, today: date) -> Select:
