@@ -17,15 +17,10 @@ from ..exports.pdf import (
     PDF_MIMETYPE,
     PdfError,
     check_row_limit,
+    invoice_list_pdf,
     invoice_pdf,
 )
-from ..exports.pdf_parts import invoice_list_pdf
-from ..exports.settings import (
-    issuer,
-    pdf_max_rows,
-    pdf_part_pages,
-    pdf_render_timeout,
-)
+from ..exports.settings import issuer, pdf_max_rows, pdf_render_timeout
 from ..exports.summary import ExportContext, export_filename, invoice_pdf_name
 from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..extensions import db
@@ -110,7 +105,6 @@ def export_pdf():
             context,
             static_dir=Path(current_app.static_folder),
             render_seconds=pdf_render_timeout(),
-            part_pages=pdf_part_pages(),
         )
     except PdfError as exc:
         abort(exc.http_status, str(exc))

@@ -6,9 +6,9 @@ file outside static/ and the fonts, a time limit).
 
 A list is laid out as one table per page, each with its header, because one
 long table makes xhtml2pdf slower than linear: every page break re-measures
-every row that is left. Lists are rendered in parts (pdf_parts.py): a request
-makes lists of up to PDF_MAX_ROWS (TooManyRowsForPdf past it, before any work);
-longer ones are made in the background.
+every row that is left. A request makes lists of up to PDF_MAX_ROWS as one
+document (TooManyRowsForPdf past it, before any work); longer ones are made in
+the background, in parts (pdf_parts.py).
 """
 
 from __future__ import annotations
@@ -138,6 +138,24 @@ def add_row(totals: RunningTotals, row) -> None:
     totals.add(
         row.effective_status, invoice.currency, invoice.usage_cost, invoice.payable
     )
+
+
+def invoice_list_pdf(
+    rows: Sequence,
+    context: ExportContext,
+    *,
+    static_dir: Path,
+    render_seconds: float,
+    title: str = "Invoices",
+) -> bytes:
+    """The invoice list (invoice_query() rows) as a landscape PDF, one document."""
+    totals = RunningTotals()
+    for row in rows:
+        add_row(totals, row)
+    chunks = list(page_chunks(rows, FIRST_PAGE_ROWS, PAGE_ROWS))
+    html = list_html(chunks, context, totals, title=title)
+    pdf = html_to_pdf(html, static_dir=static_dir, render_seconds=render_seconds)
+    return mark_pages(pdf, footer=list_footer(context, title))
 
 
 def invoice_watermark(status: str, paid_date: date | None) -> Watermark | None:
