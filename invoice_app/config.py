@@ -187,9 +187,12 @@ SETTINGS: dict[str, Setting] = {
     "ISSUER_ADDRESS": Setting("", _text),
     "ISSUER_TAX_ID": Setting("", _text),
     "ISSUER_LOGO": Setting("", _text),  # relative to static/
-    # Longer PDF lists are refused (XLSX is suggested); renders are bounded.
+    # Longer PDF lists are made in the background; renders are bounded.
     "PDF_MAX_ROWS": Setting("2000", _whole(1)),
     "PDF_RENDER_TIMEOUT": Setting("30", _seconds),
+    # Pages per part of a background list PDF (exports/pdf_parts.py): the
+    # worker's memory is about one part's; each part is one render.
+    "PDF_PART_PAGES": Setting("20", _whole(1)),
     # A zip of invoice PDFs renders each one (about 0.1 s): keep it bounded.
     "ZIP_MAX_INVOICES": Setting("500", _whole(1)),
     "FRAME_ANCESTORS": Setting("", _frame_ancestors),

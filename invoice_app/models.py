@@ -94,7 +94,7 @@ class ExportStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-EXPORT_FORMATS = ("xlsx", "zip")
+EXPORT_FORMATS = ("xlsx", "pdf", "zip")
 EXPORT_JOB_CHECKS = {
     "ck_export_job_status": _one_of("status", ExportStatus),
     "ck_export_job_rows_done_not_negative": "rows_done >= 0",
@@ -406,6 +406,9 @@ class ExportJob(db.Model):
     client_ids: Mapped[list | None] = mapped_column(JSON)
     # InvoiceFilters.to_args(): parsed again by parse_filters() in the worker.
     filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The ticked invoice numbers of a selection, in the filters' sort; None:
+    # every invoice the filters match (migration 0012).
+    numbers: Mapped[list | None] = mapped_column(JSON)
     format: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), default=ExportStatus.QUEUED.value)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)

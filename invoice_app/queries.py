@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .filters import InvoiceFilters
@@ -243,6 +244,35 @@ def streamed_rows(stmt: Select) -> Iterator:
         # Closed here too when the reader stops early (a cancelled export): on
         # PostgreSQL it is a server-side cursor.
         connection.execute(stmt.execution_options(yield_per=STREAM_BATCH)) as rows,
+    ):
+        yield from rows
+
+
+def selection_query(numbers, filters: InvoiceFilters, today: date) -> Select:
+    """The invoices numbered numbers (ticked rows) in the order of filters' sort.
+
+    Taken by number alone, not under the other filters: a ticked row whose
+    status changed since it was seen is still in the selection. The scope
+    applies as to every query: a number outside it is not there.
+    """
+    stmt = invoice_query(InvoiceFilters(sort=filters.sort), today)
+    return stmt.where(Invoice.number.in_(list(numbers)))
+
+
+def streamed_entity_rows(stmt: Select) -> Iterator:
+    """stmt's rows with their Invoice and Client objects, read in batches.
+
+    Like streamed_rows(), on a connection of its own, through a Session of its
+    own (confined by the scope hook like any Session) for the renderers that
+    read objects (the list PDF). The Session holds its objects weakly, so
+    those of rows already passed on are freed.
+    """
+    with (
+        db.engine.connect() as connection,
+        Session(bind=connection) as session,
+        # Closed here too when the reader stops early (a cancelled export): on
+        # PostgreSQL it is a server-side cursor.
+        session.execute(stmt.execution_options(yield_per=STREAM_BATCH)) as rows,
     ):
         yield from rows
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from invoice_app.extensions import db
-from invoice_app.models import Invoice
+from invoice_app.models import ExportJob, Invoice
 from tests.conftest import csrf_token
 
 # Every test here runs on 2025-07-15 (tests/conftest.py: frozen_day).
@@ -200,14 +200,17 @@ def test_selected_pdfs_come_as_one_zip(client, auth, invoices):
         assert zipfile.ZipFile(io.BytesIO(response.data)).read(name)[:5] == b"%PDF-"
 
 
-def test_zip_has_a_ceiling(app, client, auth, invoices):
+def test_a_zip_past_its_ceiling_goes_to_the_background(app, client, auth, invoices):
     app.config["ZIP_MAX_INVOICES"] = 1
     auth.login("staff")
     response = post_download(
         client, "/billing/invoices/bulk/invoices.zip", numbers=["D1", "D2"]
     )
-    assert response.status_code == 422
-    assert "at most 1 invoice PDFs" in response.get_data(as_text=True)
+    # Queued with exactly the ticked numbers (tests/test_export_jobs.py runs it).
+    assert response.status_code == 303
+    assert "/billing/exports#export-" in response.headers["Location"]
+    queued = db.session.scalars(db.select(ExportJob)).one()
+    assert (queued.format, sorted(queued.numbers)) == ("zip", ["D1", "D2"])
 
 
 def test_bulk_download_needs_csrf(client, auth, invoices):

@@ -21,6 +21,8 @@ BAD_VALUES = [
     ("PDF_MAX_ROWS", "-5"),
     ("PDF_MAX_ROWS", "many"),
     ("PDF_MAX_ROWS", "2.5"),
+    ("PDF_PART_PAGES", "0"),
+    ("PDF_PART_PAGES", "twenty"),
     ("PDF_RENDER_TIMEOUT", "0"),
     ("PDF_RENDER_TIMEOUT", "-1"),
     ("PDF_RENDER_TIMEOUT", "soon"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from invoice_app import tenancy
 from invoice_app.export_jobs import running, writers
 from invoice_app.export_jobs.queueing import MAX_UNFINISHED
 from invoice_app.export_jobs.sweeping import WORKER_DIED, sweep_exports
@@ -481,7 +482,41 @@ def test_a_zip_of_more_than_zip_max_invoices_goes_to_the_background(
         done = job(job_id)
         assert (done.format, done.status, done.rows_done) == ("zip", "done", 4)
         assert len(pdf_texts(download(client, job_id).data)) == 4
-        # Ticked rows past the limit are still refused: they are few by nature.
+        # Ticked rows up to the limit are zipped at once.
         ticked = {"csrf_token": form["csrf_token"], "numbers": "INV-B01"}
         one = client.post("/billing/invoices/bulk/invoices.zip", data=ticked)
         assert one.status_code == 200
+
+
+def test_ticked_invoices_past_zip_max_invoices_go_to_the_background(
+    app_factory, tmp_path, staff, invoices, make_invoice
+):
+    app = app_factory(
+        JOBS_IMMEDIATE=True, ZIP_MAX_INVOICES=2, **queue_settings(tmp_path)
+    )
+    client = app.test_client()
+    with app.app_context():
+        stranger = Tenant(slug="stranger", name="Stranger")
+        db.session.add(stranger)
+        db.session.commit()
+        with tenancy.use(tenancy.Scope(stranger.id, None)):
+            make_invoice(number="INV-THEIRS", client_name="Theirs")
+        sign_in(client, staff)
+        page = client.get("/billing/invoices").get_data(as_text=True)
+        ticked = ["INV-B07", "INV-B02", "INV-B10", "INV-THEIRS", "INV-B02"]
+        form = {"csrf_token": csrf_token(page), "numbers": ticked, "sort": "number"}
+        response = client.post("/billing/invoices/bulk/invoices.zip", data=form)
+        assert response.status_code == 303, response.get_data(as_text=True)[:300]
+        job_id = response.headers["Location"].rsplit("#export-", 1)[1]
+        done = job(job_id)
+        # Exactly the ticked invoices this user can see, once each, in order.
+        assert done.numbers == ["INV-B02", "INV-B07", "INV-B10"]
+        assert (done.format, done.status, done.rows_done) == ("zip", "done", 3)
+        names = list(pdf_texts(download(client, job_id).data))
+        assert names == [
+            "invoice-INV-B02.pdf",
+            "invoice-INV-B07.pdf",
+            "invoice-INV-B10.pdf",
+        ]
+        page = client.get("/billing/exports").get_data(as_text=True)
+        assert "Ticked: 3 invoices" in page and "Done, 3 invoices" in page

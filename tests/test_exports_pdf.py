@@ -96,7 +96,9 @@ def test_client_names_in_any_script_come_out_as_text(client, auth, listing, scri
     assert NAMES[script] in text
 
 
-def test_list_longer_than_the_pdf_limit_is_refused(app, client, auth, make_invoice):
+def test_list_longer_than_the_pdf_limit_is_not_made_at_once(
+    app, client, auth, make_invoice
+):
     app.config["PDF_MAX_ROWS"] = 3
     auth.login("staff")
     for i in range(4):
@@ -104,11 +106,13 @@ def test_list_longer_than_the_pdf_limit_is_refused(app, client, auth, make_invoi
     refused = client.get("/billing/invoices/export.pdf")
     assert refused.status_code == 422
     message = refused.get_data(as_text=True)
-    assert "at most 3 invoices" in message and "XLSX" in message
+    assert "at most 3 invoices" in message and "in the background" in message
     assert client.get("/billing/invoices/export.pdf?q=inv-m001").status_code == 200
-    # The PDF button says so before anyone clicks it.
+    # The PDF button queues it instead (tests/test_export_pdf_jobs.py) and says so.
     page = client.get("/billing/invoices").get_data(as_text=True)
-    assert "A PDF lists at most 3 invoices; export XLSX for all 4" in page
+    head = page.split('id="export-links"')[1].split("</div>")[0]
+    assert "export.pdf" not in head
+    assert "4 invoices: the PDF is made in the background" in head
 
 
 def test_render_time_limit_stops_the_render(app, client, auth, make_invoice):

@@ -59,11 +59,18 @@ def export_filters_text(job: ExportJob) -> str:
         filters = parse_filters(MultiDict(job.filters), max_per_page())
     except InvalidFilters:
         return "Filters no longer valid"
-    return " · ".join(f"{label}: {value}" for label, value in describe_filters(filters))
+    lines = describe_filters(filters)
+    if job.numbers is not None:
+        # Ticked rows are taken by number, whatever the other filters say.
+        lines = [("Ticked", f"{len(job.numbers):,} invoices"), lines[-1]]
+    return " · ".join(f"{label}: {value}" for label, value in lines)
 
 
-def queue_from(values: MultiDict, fmt: str | None = None) -> ExportJob:
-    """Queue an export (fmt, else values' format) of the list under values' filters."""
+def queue_from(
+    values: MultiDict, fmt: str | None = None, numbers: list[str] | None = None
+) -> ExportJob:
+    """Queue an export (fmt, else values' format) of the list under values'
+    filters, or of just the invoices numbered numbers (a ticked selection)."""
     fmt = fmt or values.get("format", "xlsx")
     if fmt not in EXPORT_FORMATS:
         abort(422, f"format must be one of: {', '.join(EXPORT_FORMATS)}.")
@@ -74,7 +81,7 @@ def queue_from(values: MultiDict, fmt: str | None = None) -> ExportJob:
             f"You have {MAX_UNFINISHED} exports queued or running; wait for one "
             "to finish, or cancel one, then export again.",
         )
-    return queue_export(current_user, tenancy.current(), filters, fmt)
+    return queue_export(current_user, tenancy.current(), filters, fmt, numbers)
 
 
 def queued_response(job: ExportJob):

@@ -32,6 +32,7 @@ from ..queries import (
     export_rows,
     invoice_query,
     invoice_row,
+    selection_query,
     streamed_rows,
 )
 from . import bp
@@ -144,10 +145,7 @@ def _selection_query(filters: InvoiceFilters):
     numbers = selected_numbers(selection, filters)
     if selection.all_that_match:
         return invoice_query(filters, today()), numbers
-    # Ticked rows were seen under these filters; take them by number alone, so a
-    # row that changed status since is still in the file.
-    stmt = invoice_query(InvoiceFilters(sort=filters.sort), today())
-    return stmt.where(Invoice.number.in_(numbers)), numbers
+    return selection_query(numbers, filters, today()), numbers
 
 
 @bp.post("/invoices/bulk/export.xlsx")
@@ -168,7 +166,8 @@ def bulk_export_xlsx():
 def bulk_invoice_pdfs():
     """The selected invoices' PDFs in one zip (at most ZIP_MAX_INVOICES at once).
 
-    All that match, past ZIP_MAX_INVOICES, go to the background instead.
+    More than ZIP_MAX_INVOICES go to the background instead: all that match as
+    the filters, ticked ones as their numbers, stored with the export.
     """
     filters = parse_filters(request.form, max_per_page())
     limit = current_app.config["ZIP_MAX_INVOICES"]
@@ -180,7 +179,9 @@ def bulk_invoice_pdfs():
         return queued_response(queue_from(request.form, "zip"))
     stmt, numbers = _selection_query(filters)
     if len(numbers) > limit:
-        abort(422, f"A zip holds at most {limit:,} invoice PDFs; select fewer.")
+        # Stored are only the numbers this user can see, in the list's order.
+        visible = db.session.scalars(stmt.with_only_columns(Invoice.number)).all()
+        return queued_response(queue_from(request.form, "zip", numbers=visible))
     archive = _zip_of_pdfs(db.session.execute(stmt).all())
     name = f"invoices-{today().isoformat()}-pdfs.zip"
     return download(_chunks(archive), "application/zip", name)

@@ -5,7 +5,7 @@ queueing.py  what a request does: store the job (scope and filters as they are
 running.py   what the worker does: the file into a temporary name, renamed when
              whole, with progress, cancel and failures in plain words
 writers.py   per format, the synchronous export's own file: the streamed XLSX,
-             the zip of invoice PDFs
+             the list PDF (in parts), the zip of invoice PDFs
 sweeping.py  the periodic task: retry or fail exports whose worker died, remove
              files past EXPORT_RETENTION_HOURS
 """

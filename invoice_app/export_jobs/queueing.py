@@ -21,8 +21,15 @@ UNFINISHED = (ExportStatus.QUEUED.value, ExportStatus.RUNNING.value)
 MAX_UNFINISHED = 5
 
 
-def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
-    """Store an export of the list under filters, as user sees it, and queue it."""
+def queue_export(
+    user: User,
+    scope: Scope,
+    filters: InvoiceFilters,
+    fmt: str,
+    numbers: list[str] | None = None,
+):
+    """Store an export of the list under filters (or of the invoices numbered
+    numbers, in its order), as user sees it, and queue it."""
     begin_write()
     job = ExportJob(
         # 256 bits: the address of the file, which nobody can guess.
@@ -37,6 +44,8 @@ def queue_export(user: User, scope: Scope, filters: InvoiceFilters, fmt: str):
         filters=with_shown_columns(filters.expanded(), user)
         .with_(per_page=InvoiceFilters.per_page)
         .to_args(),
+        # Once each, in the order ticked; the worker reads them in the list's.
+        numbers=None if numbers is None else list(dict.fromkeys(numbers)),
         format=fmt,
         status=ExportStatus.QUEUED.value,
         rows_done=0,

@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
 from .. import tenancy
@@ -29,7 +29,7 @@ from ..extensions import db
 from ..filters import InvalidFilters, parse_filters
 from ..models import ExportJob, ExportStatus, User
 from ..queries import summary
-from .writers import WRITERS, ExportFailed
+from .writers import WRITERS, ExportFailed, list_query
 
 FULL = "The disk of the export folder is full, so the file could not be written."
 READ_ONLY = (
@@ -110,12 +110,17 @@ def _write(job: ExportJob) -> None:
     writer = WRITERS[job.format]
     job_id, name, part = job.id, f"{job.id}.{job.format}", part_path(job)
     # The scope stored with the job, never a wider one.
+    numbers = None if job.numbers is None else tuple(job.numbers)
     with tenancy.use(tenancy.Scope(job.tenant_id, clients)):
         day = today()
-        total = sum(t.count for t in summary(filters, day).totals)
-        _progress(job_id, rows_done=0, rows_total=total)
         zone = ZoneInfo(current_app.config["TIMEZONE"])
-        context = ExportContext(filters, datetime.now(zone), owner.email)
+        context = ExportContext(filters, datetime.now(zone), owner.email, numbers)
+        if numbers is None:
+            total = sum(t.count for t in summary(filters, day).totals)
+        else:
+            rows = list_query(context, day).order_by(None).subquery()
+            total = db.session.scalar(select(func.count()).select_from(rows))
+        _progress(job_id, rows_done=0, rows_total=total)
         folder.mkdir(parents=True, exist_ok=True)
         counter = _Counter(job_id, writer.progress_every)
         try:

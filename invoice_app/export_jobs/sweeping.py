@@ -10,6 +10,7 @@ is harmless: only one worker can claim a queued export (running.py).
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 from flask import current_app
@@ -20,6 +21,7 @@ from ..extensions import db
 from ..jobs import enqueue, jobs
 from ..models import ExportJob, ExportStatus
 from .running import part_path, utcnow
+from .writers import parts_folder
 
 # A killed worker's export is tried this many times in all, then failed.
 MAX_ATTEMPTS = 2
@@ -72,6 +74,7 @@ def _restart_or_fail(job: ExportJob) -> None:
             "export %s lost its worker: %s", job.id, "retried" if retry else "failed"
         )
         part_path(job).unlink(missing_ok=True)
+        shutil.rmtree(parts_folder(part_path(job)), ignore_errors=True)
         if retry:
             enqueue("run_export", job.id)
 

@@ -7,6 +7,7 @@ progress and stops the writer when the export is cancelled.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
@@ -16,13 +17,22 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import Select
 
-from ..exports.pdf import PdfError, invoice_pdf
-from ..exports.settings import issuer, pdf_render_timeout
+from ..exports.pdf import PDF_MIMETYPE, PdfError, invoice_pdf
+from ..exports.pdf_parts import write_list_pdf
+from ..exports.settings import issuer, pdf_part_pages, pdf_render_timeout
 from ..exports.summary import ExportContext, invoice_pdf_name
 from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
 from ..models import Invoice
-from ..queries import export_rows, invoice_query, invoice_row, streamed_rows
+from ..queries import (
+    export_rows,
+    invoice_query,
+    invoice_row,
+    selection_query,
+    streamed_entity_rows,
+    streamed_rows,
+)
 
 Counted = Callable[[Iterable], Iterator]
 
@@ -31,13 +41,50 @@ class ExportFailed(Exception):
     """The export cannot be made; the message says why, for the user."""
 
 
+def list_query(context: ExportContext, day: date) -> Select:
+    """The export's invoices: the filtered list, or the selection's numbers."""
+    if context.numbers is None:
+        return invoice_query(context.filters, day)
+    return selection_query(context.numbers, context.filters, day)
+
+
 def write_xlsx(out: BinaryIO, context: ExportContext, day: date, counted: Counted):
     """The list's XLSX, exactly as GET /billing/invoices/export.xlsx streams it."""
-    stmt = invoice_query(context.filters, day)
-    rows = streamed_rows(export_rows(stmt, context.columns))
+    rows = streamed_rows(export_rows(list_query(context, day), context.columns))
     with closing(rows):
         for chunk in stream_invoices_xlsx(counted(rows), context):
             out.write(chunk)
+
+
+def parts_folder(part: Path) -> Path:
+    """Where the list PDF's parts wait beside its unfinished file (part)."""
+    return part.with_name(part.name + "s")
+
+
+def write_pdf(out: BinaryIO, context: ExportContext, day: date, counted: Counted):
+    """The list PDF of GET /billing/invoices/export.pdf, of any length, in parts.
+
+    The parts are files in a folder beside the unfinished file, removed when
+    the export ends whichever way (the sweep removes a killed worker's).
+    """
+    folder = parts_folder(Path(out.name))
+    folder.mkdir()
+    rows = streamed_entity_rows(list_query(context, day))
+    try:
+        with closing(rows):
+            write_list_pdf(
+                out,
+                counted(rows),
+                context,
+                folder=folder,
+                part_pages=pdf_part_pages(),
+                static_dir=Path(current_app.static_folder),
+                render_seconds=pdf_render_timeout(),
+            )
+    except PdfError as exc:
+        raise ExportFailed(str(exc)) from exc
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_zip(out: BinaryIO, context: ExportContext, day: date, counted: Counted):
@@ -46,7 +93,7 @@ def write_zip(out: BinaryIO, context: ExportContext, day: date, counted: Counted
     One invoice is loaded and rendered at a time (the session keeps no strong
     reference to it afterwards), so memory does not grow with the invoices.
     """
-    stmt = invoice_query(context.filters, day).with_only_columns(Invoice.number)
+    stmt = list_query(context, day).with_only_columns(Invoice.number)
     numbers = streamed_rows(stmt)
     sender = issuer()
     static_dir = Path(current_app.static_folder)
@@ -81,6 +128,8 @@ class Writer:
 
 WRITERS = {
     "xlsx": Writer(write_xlsx, XLSX_MIMETYPE, 500),
+    # A row of the list PDF takes about 4 ms.
+    "pdf": Writer(write_pdf, PDF_MIMETYPE, 50),
     # An invoice PDF takes about 0.1 s.
     "zip": Writer(write_zip, "application/zip", 1),
 }

@@ -56,15 +56,25 @@ def _draw_watermark(canvas: Canvas, mark: Watermark, width: float, height: float
 
 
 def mark_pages(
-    pdf: bytes, *, footer: str = "", watermark: Watermark | None = None
+    pdf: bytes,
+    *,
+    footer: str = "",
+    watermark: Watermark | None = None,
+    first: int = 1,
+    total: int | None = None,
 ) -> bytes:
-    """The PDF with page numbers, a footer line and a watermark drawn on it."""
+    """The PDF with page numbers, a footer line and a watermark drawn on it.
+
+    A part of a longer document (exports/pdf_parts.py) is numbered from first
+    out of total; a whole one from 1 out of its own page count.
+    """
     regular, _ = register_mark_fonts()
     reader = PdfReader(io.BytesIO(pdf))
-    total = len(reader.pages)
+    if total is None:
+        total = len(reader.pages)
     overlay = io.BytesIO()
     canvas = Canvas(overlay, invariant=True)
-    for number, page in enumerate(reader.pages, 1):
+    for number, page in enumerate(reader.pages, first):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         canvas.setPageSize((width, height))
         if watermark is not None:

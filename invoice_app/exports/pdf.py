@@ -6,8 +6,9 @@ file outside static/ and the fonts, a time limit).
 
 A list is laid out as one table per page, each with its header, because one
 long table makes xhtml2pdf slower than linear: every page break re-measures
-every row that is left. Lists longer than PDF_MAX_ROWS are refused before any
-work is done (TooManyRowsForPdf); XLSX has no such limit.
+every row that is left. A request makes lists of up to PDF_MAX_ROWS as one
+document (TooManyRowsForPdf past it, before any work); longer ones are made in
+the background, in parts (pdf_parts.py).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class TooManyRowsForPdf(PdfError):
     def __init__(self, limit: int):
         self.limit = limit
         super().__init__(
-            f"A PDF can list at most {limit:,} invoices and more than that match "
-            "these filters. Narrow the filters, or export XLSX, which has no limit."
+            f"A PDF downloaded at once lists at most {limit:,} invoices and more "
+            "than that match these filters. Narrow the filters, or press PDF on "
+            "the list: it makes a longer one in the background."
         )
 
 
@@ -116,24 +118,19 @@ def _stamp(context: ExportContext) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or ''}".strip()
 
 
-def invoice_list_pdf(
-    rows: Sequence,
+def list_html(
+    chunks: Sequence[Sequence],
     context: ExportContext,
+    totals: RunningTotals,
     *,
-    static_dir: Path,
-    render_seconds: float,
-    title: str = "Invoices",
-) -> bytes:
-    """The invoice list (invoice_query() rows) as a landscape PDF."""
-    totals = RunningTotals()
-    for row in rows:
-        invoice = row.Invoice
-        totals.add(
-            row.effective_status, invoice.currency, invoice.usage_cost, invoice.payable
-        )
+    title: str,
+    heading: bool = True,
+    closing: bool = True,
+) -> str:
+    """The list template over chunks (one per page); heading and totals if asked."""
     optional = export_columns(context.columns)
     widths, optional_widths = list_widths(optional)
-    html = render_template(
+    return render_template(
         "billing/list_pdf.html",
         optional=list(zip(optional, optional_widths, strict=True)),
         widths=widths,
@@ -142,14 +139,45 @@ def invoice_list_pdf(
         title=title,
         context=context,
         generated=_stamp(context),
-        chunks=list(page_chunks(rows, FIRST_PAGE_ROWS, PAGE_ROWS)),
+        chunks=chunks,
         totals=totals,
+        heading=heading,
+        closing=closing,
         font_css=font_face_css(),
         any_script=ANY_SCRIPT,
         needs_fallback=needs_fallback,
     )
+
+
+def list_footer(context: ExportContext, title: str) -> str:
+    """The line at the foot of every page of a list."""
+    return f"{title} · generated {_stamp(context)}"
+
+
+def add_row(totals: RunningTotals, row) -> None:
+    """Count an invoice_query() row into totals."""
+    invoice = row.Invoice
+    totals.add(
+        row.effective_status, invoice.currency, invoice.usage_cost, invoice.payable
+    )
+
+
+def invoice_list_pdf(
+    rows: Sequence,
+    context: ExportContext,
+    *,
+    static_dir: Path,
+    render_seconds: float,
+    title: str = "Invoices",
+) -> bytes:
+    """The invoice list (invoice_query() rows) as a landscape PDF, one document."""
+    totals = RunningTotals()
+    for row in rows:
+        add_row(totals, row)
+    chunks = list(page_chunks(rows, FIRST_PAGE_ROWS, PAGE_ROWS))
+    html = list_html(chunks, context, totals, title=title)
     pdf = html_to_pdf(html, static_dir=static_dir, render_seconds=render_seconds)
-    return mark_pages(pdf, footer=f"{title} · generated {_stamp(context)}")
+    return mark_pages(pdf, footer=list_footer(context, title))
 
 
 def invoice_watermark(status: str, paid_date: date | None) -> Watermark | None:

@@ -59,3 +59,8 @@ def pdf_max_rows() -> int:
 def pdf_render_timeout() -> float:
     """Seconds one PDF render may take (PDF_RENDER_TIMEOUT, default 30)."""
     return current_app.config["PDF_RENDER_TIMEOUT"]
+
+
+def pdf_part_pages() -> int:
+    """Pages per part of a background list PDF (PDF_PART_PAGES, default 20)."""
+    return current_app.config["PDF_PART_PAGES"]

@@ -29,6 +29,9 @@ class ExportContext:
     filters: InvoiceFilters
     generated_at: datetime
     generated_by: str
+    # A selection (ticked rows): just these invoices, in the filters' sort;
+    # None: every invoice the filters match.
+    numbers: tuple[str, ...] | None = None
 
     @property
     def filter_lines(self) -> list[tuple[str, str]]:
