@@ -237,3 +237,24 @@ def test_a_background_pdf_goes_queued_running_done_in_a_worker(
         texts = page_texts(download(client, job_id).data)
         assert all(f"Page {n} of {len(texts)}" in t for n, t in enumerate(texts, 1))
         assert "Totals per currency" in texts[-1]
+
+
+def test_a_background_pdf_has_the_columns_chosen_when_it_was_queued(
+    app, client, staff, many
+):
+    filters = {"sort": "number"}
+    with time_machine.travel(NOW):
+        sign_in(client, staff)
+        page = client.get("/billing/invoices").get_data(as_text=True)
+        chosen = client.post(
+            "/billing/columns",
+            data={"csrf_token": csrf_token(page), "show": ["currency", "issue_date"]},
+        )
+        assert chosen.status_code == 303
+        synchronous = client.get("/billing/invoices/export.pdf", query_string=filters)
+        job_id = press(client, "/billing/exports", {**filters, "format": "pdf"})
+        fetched = download(client, job_id)
+    texts = page_texts(fetched.data)
+    assert texts == page_texts(synchronous.data)
+    assert "Currency" in texts[0] and "Issue date" in texts[0]
+    assert "Currency" in texts[-1]  # every part's pages carry the header
