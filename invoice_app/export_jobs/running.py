@@ -85,21 +85,32 @@ def os_error_reason(exc: OSError) -> str:
 def _claim(job_id: str) -> ExportJob | None:
     """Take the job from queued to running; None when it is not queued."""
     now = utcnow()
+    claimed = _update_while(
+        job_id,
+        ExportStatus.QUEUED,
+        status=ExportStatus.RUNNING.value,
+        started_at=now,
+        heartbeat_at=now,
+        rows_done=0,
+        attempts=ExportJob.attempts + 1,
+    )
+    return db.session.get(ExportJob, job_id) if claimed else None
+
+
+def _update_while(job_id: str, now_is: ExportStatus, **values) -> bool:
+    """Set values on the job if its status is still now_is, committed; True if so.
+
+    Conditional, so a cancel (or another worker) in between is never undone.
+    """
     begin_write()
-    claimed = db.session.execute(
+    changed = db.session.execute(
         update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
-        .values(
-            status=ExportStatus.RUNNING.value,
-            started_at=now,
-            heartbeat_at=now,
-            rows_done=0,
-            attempts=ExportJob.attempts + 1,
-        )
+        .where(ExportJob.id == job_id, ExportJob.status == now_is)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
-    return db.session.get(ExportJob, job_id) if claimed else None
+    return bool(changed)
 
 
 def _write(job: ExportJob) -> None:
@@ -164,15 +175,7 @@ class _Counter:
 
 def _progress(job_id: str, **values) -> None:
     """Write progress and a heartbeat; raise Cancelled if the job was cancelled."""
-    begin_write()
-    still_running = db.session.execute(
-        update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.RUNNING)
-        .values(heartbeat_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if not still_running:
+    if not _update_while(job_id, ExportStatus.RUNNING, heartbeat_at=utcnow(), **values):
         raise Cancelled()
 
 
@@ -180,38 +183,28 @@ def _finish(job_id: str, name: str, rows: int) -> None:
     now = utcnow()
     path = current_app.config["EXPORT_DIR"] / name
     hours = current_app.config["EXPORT_RETENTION_HOURS"]
-    begin_write()
-    done = db.session.execute(
-        update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.RUNNING)
-        .values(
-            status=ExportStatus.DONE.value,
-            rows_done=rows,
-            rows_total=rows,
-            file_path=name,
-            size_bytes=path.stat().st_size,
-            finished_at=now,
-            heartbeat_at=now,
-            expires_at=now + timedelta(hours=hours),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
+    done = _update_while(
+        job_id,
+        ExportStatus.RUNNING,
+        status=ExportStatus.DONE.value,
+        rows_done=rows,
+        rows_total=rows,
+        file_path=name,
+        size_bytes=path.stat().st_size,
+        finished_at=now,
+        heartbeat_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
     if not done:  # cancelled in the last moment: nobody will download it
         path.unlink(missing_ok=True)
 
 
 def _fail(job_id: str, reason: str) -> None:
     db.session.rollback()
-    begin_write()
-    db.session.execute(
-        update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.RUNNING)
-        .values(
-            status=ExportStatus.FAILED.value,
-            error=reason[:500],
-            finished_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
+    _update_while(
+        job_id,
+        ExportStatus.RUNNING,
+        status=ExportStatus.FAILED.value,
+        error=reason[:500],
+        finished_at=utcnow(),
     )
-    db.session.commit()
