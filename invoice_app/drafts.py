@@ -112,22 +112,22 @@ def _next_number(period: date) -> str:
     # Imported numbers may share the prefix (INV-202505-A1): only all-digit
     # suffixes count, compared as numbers, so an odd one never stalls the
     # sequence. 18 digits at most keep the cast inside a BIGINT.
-    sequence = func.substr(Invoice.number, len(prefix) + 1)
+    digits = func.substr(Invoice.number, len(prefix) + 1)
     last = db.session.scalar(
-        select(func.max(cast(sequence, BigInteger))).where(*_numbered(prefix))
+        select(func.max(cast(digits, BigInteger))).where(*_numbered(prefix, digits))
     )
     return f"{prefix}{(last or 0) + 1:06d}"
 
 
-def _numbered(prefix: str) -> list:
-    """WHERE: the number is prefix and 1 to 18 digits, read as an index range.
+def _numbered(prefix: str, digits) -> list:
+    """WHERE: the number is prefix then digits (what follows it), 1 to 18 of
+    them, read as an index range.
 
     Only the month's numbers are read, and the digits are tested with the
     database's cheapest test (no anchored regular expression, which PostgreSQL
     runs five times slower; SQLite's REGEXP calls back into Python for every
     row): benchmarks/draft_numbers.py.
     """
-    digits = func.substr(Invoice.number, len(prefix) + 1)
     shape = [func.length(digits).between(1, 18)]
     if db.session.get_bind().dialect.name == "sqlite":
         # BINARY collation is byte order: the prefix is a range of the
