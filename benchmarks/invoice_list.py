@@ -61,6 +61,8 @@ def requests(today: date) -> dict[str, dict]:
         "broad: a client e-mail": {"q": "billing+tanaka"},
         "broad: e-mail domain (all)": {"q": "@example.com"},
         "broad: number prefix (month)": {"q": "INV-202507"},
+        # The same month, not at the start of the number: search_text's part.
+        "broad: number inside (month)": {"q": "202507"},
         "broad: a word in notes": {"q": "quarterly"},
         "broad: 3 characters": {"q": "ora"},
     }

@@ -1,13 +1,20 @@
-"""Quick search: an exact, case-folded substring test, narrowed by a trigram index.
+"""Quick search: an exact, case-folded substring test, narrowed by indexes.
 
 An invoice matches when the needle is in its own fields (number, notes, line
-descriptions: Invoice.search_text) or in its client's (name, e-mail:
-Client.search_text). Both are case-folded copies, so the exact test is
-`search_text LIKE '%needle%'` with the needle folded the same way (Unicode-aware,
-unlike SQLite's ASCII-only LIKE folding) and % and _ escaped. Clients are few
-and invoices many: half a client name finds a few thousand clients, and their
-invoices come by client_id, not through the trigram index (a needle spanning
-an invoice's field and its client's, through a newline, no longer matches).
+descriptions) or in its client's (name, e-mail: Client.search_text). They are
+case-folded copies, so the exact test is `LIKE '%needle%'` with the needle
+folded the same way (Unicode-aware, unlike SQLite's ASCII-only LIKE folding)
+and % and _ escaped. Clients are few and invoices many: half a client name
+finds a few thousand clients, and their invoices come by client_id, not
+through the trigram index (a needle spanning an invoice's field and its
+client's, through a newline, no longer matches).
+
+The invoice's number is searched in two parts (models.invoice_search_columns):
+a needle the number starts with is a range of the b-tree on
+Invoice.search_number; one found anywhere else in it is in Invoice.search_text,
+which holds the number from its second character on, then the notes and lines.
+Every number starts alike, so a trigram index holding whole numbers lists
+nearly every invoice under the trigrams of `INV-2025`.
 
 The LIKE alone reads every row; a trigram index finds the candidates first:
 
@@ -21,6 +28,8 @@ Needles shorter than a trigram have no index to use: a literal position test
 """
 
 from __future__ import annotations
+
+import sys
 
 from sqlalchemy import (
     Select,
@@ -81,11 +90,52 @@ def _fts_candidates(fts, key, needle: str):
     )
 
 
-def own_text_predicate(text: str):
-    """WHERE clause: the invoice's own fields (number, notes, lines) contain text."""
+def after_prefix(prefix: str) -> str | None:
+    """The least string after every string starting with prefix (code point
+    order), or None when no string is: the upper end of a prefix range."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < sys.maxunicode:
+            following = last + 1
+            if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters
+                following = 0xE000
+            return prefix[:-1] + chr(following)
+        prefix = prefix[:-1]
+    return None
+
+
+def starts_with(column, prefix: str):
+    """column (code point ordered) starts with prefix: one range of its index."""
+    end = after_prefix(prefix)
+    return column >= prefix if end is None else and_(column >= prefix, column < end)
+
+
+def number_starts_with(text: str, search_number=Invoice.search_number):
+    """WHERE clause: the invoice's number starts with text, ignoring case."""
+    return starts_with(search_number, text.casefold())
+
+
+def own_text_parts(text: str) -> list:
+    """WHERE clauses, one per index, whose union is own_text_predicate()."""
     needle = text.casefold()
     candidates = _fts_candidates(invoice_search, Invoice.id, needle)
-    return _contains(Invoice.search_text, needle, candidates)
+    return [
+        number_starts_with(needle),
+        _contains(Invoice.search_text, needle, candidates),
+    ]
+
+
+def own_text_predicate(text: str):
+    """WHERE clause: the invoice's own fields (number, notes, lines) contain text.
+
+    With a trigram to look up, each part is read through its own index and
+    the parts united; without one, both are tested on each row of a scan.
+    """
+    if len(text.casefold()) < TRIGRAM:
+        return or_(*own_text_parts(text))
+    return Invoice.id.in_(
+        union(*(select(Invoice.id).where(part) for part in own_text_parts(text)))
+    )
 
 
 def matching_clients(text: str) -> Select:
@@ -95,32 +145,48 @@ def matching_clients(text: str) -> Select:
     return select(Client.id).where(_contains(Client.search_text, needle, candidates))
 
 
+def search_parts(text: str) -> list:
+    """WHERE clauses, one per index, whose union is search_predicate() (3+
+    characters): a page of each can be read in order, from its index alone
+    when the index carries the sort (queries._search_page_ids)."""
+    return [
+        *own_text_parts(text),
+        Invoice.client_id.in_(matching_clients(text)),
+    ]
+
+
 def search_predicate(text: str):
     """WHERE clause: the invoice or its client contains text, ignoring case.
 
-    With a trigram to look up, the two parts are found through their indexes
-    and united (as an OR, PostgreSQL would test every row of the list against
-    both); without one, a single scan tests both.
+    With a trigram to look up, the parts are found through their indexes and
+    united (as an OR, PostgreSQL would test every row of the list against
+    each); without one, a single scan tests them all.
     """
     if len(text.casefold()) < TRIGRAM:
         return row_predicate(text)
     return Invoice.id.in_(
-        union(
-            select(Invoice.id).where(own_text_predicate(text)),
-            select(Invoice.id).where(Invoice.client_id.in_(matching_clients(text))),
-        )
+        union(*(select(Invoice.id).where(part) for part in search_parts(text)))
     )
 
 
-def row_predicate(text: str, search_text=Invoice.search_text, client_id=None):
+def row_predicate(
+    text: str,
+    search_number=Invoice.search_number,
+    search_text=Invoice.search_text,
+    client_text=None,
+):
     """search_predicate() tested on each row as it comes, with no invoice index.
 
     For walking a list in order until a page is full: when the text is common
     that reads a few rows, where the indexes would find every match first.
-    search_text and client_id: the invoice's columns, or a subquery's.
+    search_number, search_text: the invoice's columns, or a subquery's.
+    client_text: the client's search_text joined to each row, for a walk of a
+    few thousand rows; without it each row's client is looked up in the set of
+    matching clients, built once, which is cheaper over every row of a scan
+    but, when most clients match (an e-mail domain), costs more than the walk.
     """
-    client_id = Invoice.client_id if client_id is None else client_id
-    return or_(
-        _contains(search_text, text.casefold()),
-        client_id.in_(matching_clients(text)),
-    )
+    needle = text.casefold()
+    own = [number_starts_with(needle, search_number), _contains(search_text, needle)]
+    if client_text is not None:
+        return or_(*own, _contains(client_text, needle))
+    return or_(*own, Invoice.client_id.in_(matching_clients(text)))

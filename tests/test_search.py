@@ -41,18 +41,6 @@ def noted(make_invoice):
         make_invoice(number=f"INV-S{i:02d}", notes=note)
 
 
-@pytest.fixture
-def search(client, auth):
-    auth.login("staff")
-
-    def get(q: str) -> list[str]:
-        response = client.get("/api/invoices", query_string={"q": q, "per_page": 200})
-        assert response.status_code == 200, response.json
-        return sorted(item["number"] for item in response.json["items"])
-
-    return get
-
-
 def full_text(invoice: Invoice) -> str:
     """Every searchable field of invoice in one case-folded text."""
     parts = [invoice.number, invoice.notes, invoice.client.name, invoice.client.email]

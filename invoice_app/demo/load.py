@@ -28,6 +28,7 @@ from ..models import (
     Tenant,
     User,
     default_tenant,
+    invoice_search_columns,
     searchable_text,
 )
 from ..tenancy import ALL_TENANTS, current
@@ -37,7 +38,8 @@ INVOICE_COLUMNS = (
     "id", "tenant_id", "number", "client_id", "billing_period", "currency",
     "usage_cost", "payable", "issue_date", "due_date", "status", "paid_date", "notes",
     "adjustment", "adjustment_reason", "payment_terms_days", "amount_paid",
-    "cancel_reason", "version", "search_text", "created_at", "updated_at",
+    "cancel_reason", "version", "search_number", "search_text", "created_at",
+    "updated_at",
 )  # fmt: skip
 LINE_COLUMNS = (
     "id", "invoice_id", "position", "description", "quantity", "unit_price", "amount"
@@ -160,7 +162,7 @@ class _Rows:
             payable = _amount(demo.usage_cost)
             paid = payable if demo.status == Status.PAID else 0
             lines = [line.description for line in demo.lines]
-            text = searchable_text(demo.number, demo.notes, *lines)
+            number, text = invoice_search_columns(demo.number, demo.notes, lines)
             invoice_rows.append(
                 (
                     invoice_id, self.tenant_id, demo.number, client_id,
@@ -170,7 +172,7 @@ class _Rows:
                     value(c.paid_date, demo.paid_date), demo.notes,
                     0, "", None, paid,
                     "Issued in error" if demo.status == Status.CANCEL else "",
-                    1, text, self.now, self.now,
+                    1, number, text, self.now, self.now,
                 )
             )  # fmt: skip
             for position, line in enumerate(demo.lines):
