@@ -78,13 +78,18 @@ def upgrade() -> None:
 def _analyze() -> None:
     """Statistics for the new index, where the database keeps them.
 
-    A SQLite database whose other indexes have statistics (seeded ones do) but
+    PostgreSQL: a vacuum too, outside the migration's transaction. The rewrite
+    leaves every row's old version in the trigram index (each search rechecks
+    them) and clears the visibility map, without which the new index is never
+    read alone.
+    SQLite: a database whose other indexes have statistics (seeded ones do) but
     this one has none takes it for the most selective on tenant_id alone, and
     reads a whole tenant through it for searches other indexes serve.
     """
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.execute("ANALYZE invoice")
+        with op.get_context().autocommit_block():
+            op.execute("VACUUM ANALYZE invoice")
         return
     has_statistics = bind.execute(
         sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
