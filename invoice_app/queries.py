@@ -31,6 +31,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    not_,
     or_,
     select,
     union,
@@ -46,7 +47,7 @@ from .receivables import bucket_predicate
 from .search import (
     TRIGRAM,
     matching_clients,
-    own_text_predicate,
+    own_text_parts,
     row_predicate,
     search_parts,
     search_predicate,
@@ -494,18 +495,21 @@ class Summary:
 def _groups(filters: InvoiceFilters, today: date) -> Select:
     """Count and sums per effective status and currency, every filter but status.
 
-    A group may come twice (summary() adds them up): a search is counted in two
+    A group may come thrice (summary() adds them up): a search is counted in
     disjoint parts, each read its cheapest way. The invoices of the clients it
     names come from ix_invoice_client_id alone (which carries every column used
-    here); the others through the trigram index.
+    here); of the others, those whose number starts with it through
+    ix_invoice_search_number, the rest through the trigram index.
     """
     scope = current_scope()
     if filters.q:
         source, count = Invoice, func.count()
-        clients = matching_clients(filters.q)
+        clients = Invoice.client_id.in_(matching_clients(filters.q))
+        number, own_text = own_text_parts(filters.q)
         parts = [
-            [Invoice.client_id.in_(clients)],
-            [own_text_predicate(filters.q), Invoice.client_id.not_in(clients)],
+            [clients],
+            [number, not_(clients)],
+            [own_text, not_(number), not_(clients)],
         ]
     elif (scope is not None and scope.limited_to_clients) or filters.needs_rows:
         # The tally knows tenants, not clients nor ages: a user limited to some

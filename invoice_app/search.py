@@ -116,26 +116,14 @@ def number_starts_with(text: str, search_number=Invoice.search_number):
 
 
 def own_text_parts(text: str) -> list:
-    """WHERE clauses, one per index, whose union is own_text_predicate()."""
+    """WHERE clauses, one per index, that the invoice's own fields contain text:
+    its number starts with it, or the rest (search_text) holds it."""
     needle = text.casefold()
     candidates = _fts_candidates(invoice_search, Invoice.id, needle)
     return [
-        number_starts_with(needle),
+        number_starts_with(text),
         _contains(Invoice.search_text, needle, candidates),
     ]
-
-
-def own_text_predicate(text: str):
-    """WHERE clause: the invoice's own fields (number, notes, lines) contain text.
-
-    With a trigram to look up, each part is read through its own index and
-    the parts united; without one, both are tested on each row of a scan.
-    """
-    if len(text.casefold()) < TRIGRAM:
-        return or_(*own_text_parts(text))
-    return Invoice.id.in_(
-        union(*(select(Invoice.id).where(part) for part in own_text_parts(text)))
-    )
 
 
 def matching_clients(text: str) -> Select:
@@ -186,7 +174,7 @@ def row_predicate(
     but, when most clients match (an e-mail domain), costs more than the walk.
     """
     needle = text.casefold()
-    own = [number_starts_with(needle, search_number), _contains(search_text, needle)]
+    own = [number_starts_with(text, search_number), _contains(search_text, needle)]
     if client_text is not None:
         return or_(*own, _contains(client_text, needle))
     return or_(*own, Invoice.client_id.in_(matching_clients(text)))

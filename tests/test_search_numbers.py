@@ -19,9 +19,9 @@ from sqlalchemy import select, text
 from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters
 from invoice_app.models import Invoice
-from invoice_app.queries import invoice_query, page_query
+from invoice_app.queries import invoice_query, page_query, summary
 from invoice_app.search import after_prefix
-from tests.test_search import fts_consistent, oracle
+from tests.test_search import fts_consistent, oracle, oracle_invoices
 
 TODAY = date(2025, 8, 15)
 
@@ -164,3 +164,25 @@ def test_0016_moves_the_start_of_the_number_and_its_downgrade_puts_it_back(
 def _ids(q: str) -> list[int]:
     rows = db.session.execute(invoice_query(InvoiceFilters(q=q), TODAY)).all()
     return [row.Invoice.id for row in rows]
+
+
+@pytest.mark.parametrize("q", ["inv-2025", "inv", "holdings", "nv-2025", "i"])
+def test_counts_and_totals_count_each_match_once(
+    app, numbered, make_invoice, client, auth, q
+):
+    """The number's start, the rest of the text and the client are counted apart,
+    disjointly: an invoice found by all three is one invoice."""
+    for i in range(6):
+        make_invoice(
+            number=f"INV-202507-2{i:05d}",
+            client_name="Inv Holdings" if i % 2 else "Acme Analytics",
+            notes="re inv-202507" if i % 3 == 0 else "",
+            payable=Decimal("10.50"),
+        )
+    expected = oracle_invoices(q)
+    auth.login("staff")
+    answer = client.get("/api/invoices", query_string={"q": q}).json
+    assert answer["total"] == len(expected) > 0
+    counted = summary(InvoiceFilters(q=q), TODAY)
+    assert counted.counts["ALL"] == len(expected)
+    assert sum(t.payable for t in counted.totals) == sum(i.payable for i in expected)
