@@ -37,16 +37,15 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from .page_marks import mark_pages
-from .pdf import (
+from .list_pdf import (
     FIRST_PAGE_ROWS,
     PAGE_ROWS,
     add_row,
-    html_to_pdf,
     list_footer,
-    list_html,
+    list_pdf,
     page_chunks,
 )
+from .page_marks import mark_pages
 from .summary import ExportContext, RunningTotals
 
 
@@ -62,7 +61,6 @@ def write_list_pdf(
     *,
     folder: Path,
     part_pages: int,
-    static_dir: Path,
     render_seconds: float,
     title: str = "Invoices",
 ) -> None:
@@ -77,10 +75,15 @@ def write_list_pdf(
     parts: list[tuple[Path, int]] = []  # parts after the first: (file, pages)
 
     def render(chunks: Sequence[Sequence], *, heading: bool, closing: bool) -> bytes:
-        html = list_html(
-            chunks, context, totals, title=title, heading=heading, closing=closing
+        return list_pdf(
+            chunks,
+            context,
+            totals,
+            title=title,
+            render_seconds=render_seconds,
+            heading=heading,
+            closing=closing,
         )
-        return html_to_pdf(html, static_dir=static_dir, render_seconds=render_seconds)
 
     def keep(pdf: bytes) -> None:
         path = folder / f"part-{len(parts) + 2:05d}.pdf"
