@@ -157,14 +157,15 @@ class _Cells:
             for right in (False, True)
         }
 
-    def __call__(self, text: str, width: float, *, bold=False, right=False):
+    def __call__(self, text: str, room: float, *, bold=False, right=False):
+        """text in a cell with room (points) for it between its paddings."""
         # Whitespace runs (a note's line breaks too) read as one space, as HTML
         # had them.
         text = " ".join(text.split())
         font = self.fonts[bold]
         if needs_fallback(text):
             return Paragraph(marked_up(text, font), self.styles[(bold, right)])
-        if stringWidth(text, font, FONT_SIZE) <= width - 2 * CELL_SIDE:
+        if stringWidth(text, font, FONT_SIZE) <= room:
             return text
         return Paragraph(escape(text), self.styles[(bold, right)])
 
@@ -189,8 +190,8 @@ def _raised(padding: tuple[float, float]) -> tuple[float, float]:
     return top - lift, bottom + lift
 
 
-def _grid(widths: Sequence[float], numeric: Sequence[bool], rule: bool) -> TableStyle:
-    """A table's style: a header row, then rows (ruled beneath if rule)."""
+def _grid(numeric: Sequence[bool]) -> TableStyle:
+    """A table's style: a header row, then rows ruled beneath; numbers right."""
     regular, bold = register_text_fonts()
     head_top, head_bottom = _raised(HEADER_PADDING)
     row_top, row_bottom = _raised(ROW_PADDING)
@@ -208,9 +209,8 @@ def _grid(widths: Sequence[float], numeric: Sequence[bool], rule: bool) -> Table
         ("TOPPADDING", (0, 1), (-1, -1), row_top),
         ("BOTTOMPADDING", (0, 1), (-1, -1), row_bottom),
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
+        ("LINEBELOW", (0, 1), (-1, -1), RULE_WIDTH, RULE_COLOR),
     ]
-    if rule:
-        commands.append(("LINEBELOW", (0, 1), (-1, -1), RULE_WIDTH, RULE_COLOR))
     commands += [
         ("ALIGN", (i, 0), (i, -1), "RIGHT") for i, right in enumerate(numeric) if right
     ]
@@ -246,7 +246,7 @@ class ListLayout:
         self.numeric = [*FIXED_NUMERIC, *(c.numeric for c in self.optional)]
         labels = [*FIXED_LABELS, *(c.label for c in self.optional)]
         self.header = self._cells(labels, self.widths, self.numeric, bold=True)
-        self.grid = _grid(self.widths, self.numeric, rule=True)
+        self.grid = _grid(self.numeric)
         _, bold = register_text_fonts()
         self.h1 = _style("h1", bold, fontSize=15, leading=22.5, spaceAfter=2 * mm)
         self.h2 = _style(
@@ -262,7 +262,7 @@ class ListLayout:
 
     def _cells(self, texts, widths, numeric, *, bold=False) -> list:
         return [
-            self.cell(text, width, bold=bold, right=right)
+            self.cell(text, width - 2 * CELL_SIDE, bold=bold, right=right)
             for text, width, right in zip(texts, widths, numeric, strict=True)
         ]
 
@@ -337,7 +337,7 @@ class ListLayout:
                 money(total.payable, currency),
             )
             rows.append(self._cells(texts, widths, numeric))
-        style = _grid(widths, numeric, rule=True)
+        style = _grid(numeric)
         if len(rows) == 1:
             rows.append(["None", "", "", ""])
             style.add("SPAN", (0, 1), (-1, 1))
