@@ -1,7 +1,7 @@
 """The list PDF of any length, in parts, in memory that does not grow with rows.
 
 ReportLab holds a whole document until it is written (a list made at once peaks
-about 5 KB a row higher), so a long list is laid out as parts of `part_pages`
+about 6 KB a row higher), so a long list is laid out as parts of `part_pages`
 pages each, by the very function of the list made at once (list_pdf.list_pdf):
 the first part has the heading, the last the totals, the pages in between only
 rows, cut into pages as page_chunks() cuts them. Each part is written to a file
