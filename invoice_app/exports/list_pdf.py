@@ -178,14 +178,16 @@ def marked_up(text: str, font: str) -> str:
     )
 
 
-def _raised(padding: tuple[float, float]) -> tuple[float, float]:
+def _raised(
+    padding: tuple[float, float], size: float = FONT_SIZE
+) -> tuple[float, float]:
     """Top and bottom padding that set a cell's text where xhtml2pdf set it.
 
     ReportLab puts the first baseline a font size below the top of a cell;
     xhtml2pdf put it higher by the font's descent. The row keeps its height.
     """
     regular, _ = register_text_fonts()
-    lift = -getDescent(regular, FONT_SIZE)
+    lift = -getDescent(regular, size)
     top, bottom = padding
     return top - lift, bottom + lift
 
@@ -248,10 +250,8 @@ class ListLayout:
         self.header = self._cells(labels, self.widths, self.numeric, bold=True)
         self.grid = _grid(self.numeric)
         _, bold = register_text_fonts()
-        self.h1 = _style("h1", bold, fontSize=15, leading=22.5, spaceAfter=2 * mm)
-        self.h2 = _style(
-            "h2", bold, fontSize=10, leading=15, spaceBefore=4 * mm, spaceAfter=mm
-        )
+        self.h1 = _style("h1", bold, fontSize=15, leading=15 * 1.5)
+        self.h2 = _style("h2", bold, fontSize=10, leading=10 * 1.5)
         self.empty = _style(
             "empty",
             self.cell.fonts[False],
@@ -311,8 +311,24 @@ class ListLayout:
                 ("BOTTOMPADDING", (0, 0), (-1, -1), meta_bottom),
             ],
         )
-        title = marked_up(" ".join(self.title.split()), self.h1.fontName)
-        return [Paragraph(title, self.h1), meta]
+        return [self._heading(self.title, self.h1, spaceAfter=2 * mm), meta]
+
+    def _heading(self, text: str, style: ParagraphStyle, **space) -> Table:
+        # In a cell of its own, so that its text sits where xhtml2pdf had it,
+        # as the cells' text does: a Paragraph alone cannot be raised.
+        top, bottom = _raised((0, 0), style.fontSize)
+        return Table(
+            [[Paragraph(marked_up(" ".join(text.split()), style.fontName), style)]],
+            colWidths=[FRAME_WIDTH],
+            hAlign="LEFT",
+            style=[
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), top),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), bottom),
+            ],
+            **space,
+        )
 
     def page(self, rows: Sequence) -> Table:
         """One page's table of rows, under the header row."""
@@ -342,7 +358,10 @@ class ListLayout:
             rows.append(["None", "", "", ""])
             style.add("SPAN", (0, 1), (-1, 1))
         table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", style=style)
-        return [Paragraph("Totals per currency", self.h2), table]
+        heading = self._heading(
+            "Totals per currency", self.h2, spaceBefore=4 * mm, spaceAfter=mm
+        )
+        return [heading, table]
 
     def no_rows(self) -> Paragraph:
         return Paragraph("No invoices match these filters.", self.empty)
