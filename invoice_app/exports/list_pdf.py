@@ -252,13 +252,7 @@ class ListLayout:
         _, bold = register_text_fonts()
         self.h1 = _style("h1", bold, fontSize=15, leading=15 * 1.5)
         self.h2 = _style("h2", bold, fontSize=10, leading=10 * 1.5)
-        self.empty = _style(
-            "empty",
-            self.cell.fonts[False],
-            textColor=MUTED_COLOR,
-            spaceBefore=4 * mm,
-            spaceAfter=4 * mm,
-        )
+        self.empty = _style("empty", self.cell.fonts[False], textColor=MUTED_COLOR)
 
     def _cells(self, texts, widths, numeric, *, bold=False) -> list:
         return [
@@ -311,12 +305,17 @@ class ListLayout:
                 ("BOTTOMPADDING", (0, 0), (-1, -1), meta_bottom),
             ],
         )
-        return [self._heading(self.title, self.h1, spaceAfter=2 * mm), meta]
+        return [self._block(self.title, self.h1, spaceAfter=2 * mm), meta]
 
-    def _heading(self, text: str, style: ParagraphStyle, **space) -> Table:
-        # In a cell of its own, so that its text sits where xhtml2pdf had it,
-        # as the cells' text does: a Paragraph alone cannot be raised.
-        top, bottom = _raised((0, 0), style.fontSize)
+    def _block(
+        self, text: str, style: ParagraphStyle, padding=(0, 0), **space
+    ) -> Table:
+        """A paragraph with padding (top, bottom) and space around, as HTML has.
+
+        In a cell of its own, so that its text sits where xhtml2pdf had it, as
+        the cells' text does: a Paragraph alone cannot be raised.
+        """
+        top, bottom = _raised(padding, style.fontSize)
         return Table(
             [[Paragraph(marked_up(" ".join(text.split()), style.fontName), style)]],
             colWidths=[FRAME_WIDTH],
@@ -342,7 +341,7 @@ class ListLayout:
 
     def closing(self) -> list[Flowable]:
         """Totals per currency, summed from the rows of the list."""
-        widths = [FRAME_WIDTH * TOTALS_WIDTH / len(TOTALS_LABELS)] * 4
+        widths = [FRAME_WIDTH * TOTALS_WIDTH / len(TOTALS_LABELS)] * len(TOTALS_LABELS)
         numeric = (False, True, True, True)
         rows = [self._cells(TOTALS_LABELS, widths, numeric, bold=True)]
         for currency, total in self.totals.per_currency():
@@ -358,13 +357,20 @@ class ListLayout:
             rows.append(["None", "", "", ""])
             style.add("SPAN", (0, 1), (-1, 1))
         table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", style=style)
-        heading = self._heading(
+        heading = self._block(
             "Totals per currency", self.h2, spaceBefore=4 * mm, spaceAfter=mm
         )
         return [heading, table]
 
-    def no_rows(self) -> Paragraph:
-        return Paragraph("No invoices match these filters.", self.empty)
+    def no_rows(self) -> Table:
+        # A paragraph's margin of 1em above and below, and its padding of 4 mm.
+        return self._block(
+            "No invoices match these filters.",
+            self.empty,
+            (4 * mm, 4 * mm),
+            spaceBefore=FONT_SIZE,
+            spaceAfter=FONT_SIZE,
+        )
 
 
 def list_pdf(
