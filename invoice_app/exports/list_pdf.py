@@ -373,7 +373,7 @@ class ListLayout:
         )
 
 
-def list_pdf(
+def list_pages(
     chunks: Sequence[Sequence],
     context: ExportContext,
     totals: RunningTotals,
@@ -432,5 +432,7 @@ def invoice_list_pdf(
     for row in rows:
         add_row(totals, row)
     chunks = list(page_chunks(rows, FIRST_PAGE_ROWS, PAGE_ROWS))
-    pdf = list_pdf(chunks, context, totals, title=title, render_seconds=render_seconds)
+    pdf = list_pages(
+        chunks, context, totals, title=title, render_seconds=render_seconds
+    )
     return mark_pages(pdf, footer=list_footer(context, title))

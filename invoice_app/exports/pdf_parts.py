@@ -2,7 +2,7 @@
 
 ReportLab holds a whole document until it is written (a list made at once peaks
 about 6 KB a row higher), so a long list is laid out as parts of `part_pages`
-pages each, by the very function of the list made at once (list_pdf.list_pdf):
+pages each, by the very function of the list made at once (list_pdf.list_pages):
 the first part has the heading, the last the totals, the pages in between only
 rows, cut into pages as page_chunks() cuts them. Each part is written to a file
 of its own as soon as it is full. Once every row is in, the page count is known;
@@ -42,7 +42,7 @@ from .list_pdf import (
     PAGE_ROWS,
     add_row,
     list_footer,
-    list_pdf,
+    list_pages,
     page_chunks,
 )
 from .page_marks import mark_pages
@@ -75,7 +75,7 @@ def write_list_pdf(
     parts: list[tuple[Path, int]] = []  # parts after the first: (file, pages)
 
     def render(chunks: Sequence[Sequence], *, heading: bool, closing: bool) -> bytes:
-        return list_pdf(
+        return list_pages(
             chunks,
             context,
             totals,
