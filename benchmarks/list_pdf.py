@@ -107,7 +107,7 @@ def measure_sync(size: str) -> dict:
     with app.app_context():
         client = app.test_client()
         client.post("/login", data={"email": EMAIL, "password": PASSWORD})
-        # Warm up: a worker has imported xhtml2pdf and parsed the fonts already.
+        # Warm up: a worker has imported the renderer and read the fonts already.
         warm = client.get("/billing/invoices/export.pdf?q=[no-such-invoice]")
         assert warm.status_code == 200, warm.status_code
         reset_peak()

@@ -15,7 +15,7 @@ import time_machine
 from PIL import Image
 from pypdf import PdfReader
 
-from invoice_app.exports import pdf as pdf_module
+from invoice_app.exports import list_pdf
 
 TODAY = datetime(2025, 7, 15, 12, 0, tzinfo=UTC)
 NAMES = {
@@ -255,12 +255,64 @@ def test_logo_comes_from_the_static_folder(
 
 
 def test_page_chunks_put_fewer_rows_on_the_first_page():
-    chunks = list(pdf_module.page_chunks(list(range(70)), 24, 32))
+    chunks = list(list_pdf.page_chunks(list(range(70)), 24, 32))
     assert [len(c) for c in chunks] == [24, 32, 14]
-    assert list(pdf_module.page_chunks([], 24, 32)) == []
+    assert list(list_pdf.page_chunks([], 24, 32)) == []
 
 
 def test_empty_list_still_makes_a_pdf(client, auth, listing):
     auth.login()
     text = "\n".join(pages(client.get("/billing/invoices/export.pdf?q=nothing-here")))
     assert "No invoices match these filters." in text and "Page 1 of 1" in text
+
+
+def test_a_page_holds_at_most_32_rows_each_under_the_header(client, auth, make_invoice):
+    for i in range(70):
+        make_invoice(number=f"INV-P{i:03d}", client_name=f"Client {i:03d}")
+    auth.login()
+    texts = pages(client.get("/billing/invoices/export.pdf?sort=number"))
+    per_page = [re.findall(r"INV-P\d{3}", text) for text in texts]
+    assert [len(numbers) for numbers in per_page] == [24, 32, 14]
+    assert sum(per_page, []) == [f"INV-P{i:03d}" for i in range(70)]
+    for text in texts:
+        assert "Invoice No Client Billing period Due date Status" in text
+
+
+# Wider than the client column (31% of the page): it has to wrap.
+LONG_NAME = "Fjällräven Intergalactic Cloud Computing and Data Warehousing " * 2
+MIXED_NAME = "山田太郎株式会社 Yamada Taro Holdings International " * 3
+
+
+@pytest.mark.parametrize("name", [LONG_NAME.strip(), MIXED_NAME.strip()])
+def test_a_long_client_name_wraps_in_its_column_and_reads_whole(
+    client, auth, make_invoice, name
+):
+    make_invoice(number="INV-LONG", client_name=name)
+    auth.login()
+    response = client.get("/billing/invoices/export.pdf")
+    (page,) = PdfReader(io.BytesIO(response.get_data())).pages
+    raw = page.extract_text()
+    # Whole and in order, then the next column; on more than one line.
+    assert f"INV-LONG {name} May 2025" in " ".join(raw.split())
+    lines = raw.splitlines()
+    start = lines.index("INV-LONG") + 1
+    assert len(lines[start]) < len(name) and name.startswith(lines[start].strip())
+
+
+MARKUP = '<b>Bold</b> & <font name="Courier" color="red">Red</font> &amp; <br/>'
+
+
+@pytest.mark.parametrize(
+    "name",
+    [MARKUP, f"{MARKUP} {LONG_NAME}", f"山田 {MARKUP}"],
+    ids=["short", "wide", "cjk"],
+)
+def test_markup_in_a_client_name_prints_literally(client, auth, make_invoice, name):
+    # Short text is drawn as it is; wide or CJK text goes through a Paragraph,
+    # which would parse it as markup if it were not escaped.
+    make_invoice(number="INV-MARK", client_name=name, notes=name)
+    auth.login()
+    text = "\n".join(
+        pages(client.get("/billing/invoices/export.pdf?columns=notes&q=inv-mark"))
+    )
+    assert text.count(" ".join(name.split())) == 2  # client and notes

@@ -1,11 +1,12 @@
 """PDF rendering cannot be made to read files or reach the network.
 
-Two layers are tested. User data is escaped before xhtml2pdf sees it, so a client
-name full of markup prints as text. Below that, the resource policy refuses every
-fetch even in HTML we did not escape: a live HTTP server on 127.0.0.1 must get no
-request, no socket may be opened at all, and no file outside the static folder
-(and the bundled fonts) may be opened -- Python's audit hooks see every open()
-and connect() the renderer, ReportLab or Pillow makes.
+Two layers are tested. User data is escaped before xhtml2pdf (or, in the list, a
+ReportLab Paragraph) sees it, so a client name full of markup prints as text.
+Below that, the resource policy refuses every fetch even in HTML we did not
+escape: a live HTTP server on 127.0.0.1 must get no request, no socket may be
+opened at all, and no file outside the static folder (and the bundled fonts) may
+be opened -- Python's audit hooks see every open() and connect() the renderer,
+ReportLab or Pillow makes.
 """
 
 from __future__ import annotations

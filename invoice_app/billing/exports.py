@@ -14,13 +14,8 @@ from flask_login import current_user, login_required
 from ..bulk import matching_numbers
 from ..clock import today
 from ..columns import with_shown_columns
-from ..exports.pdf import (
-    PDF_MIMETYPE,
-    PdfError,
-    check_row_limit,
-    invoice_list_pdf,
-    invoice_pdf,
-)
+from ..exports.list_pdf import invoice_list_pdf
+from ..exports.pdf import PDF_MIMETYPE, PdfError, check_row_limit, invoice_pdf
 from ..exports.settings import issuer, pdf_max_rows, pdf_render_timeout
 from ..exports.summary import ExportContext, export_filename, invoice_pdf_name
 from ..exports.xlsx import XLSX_MIMETYPE, stream_invoices_xlsx
@@ -103,12 +98,7 @@ def export_pdf():
     rows = db.session.execute(invoice_query(filters, today()).limit(limit + 1)).all()
     try:
         check_row_limit(rows, limit)
-        pdf = invoice_list_pdf(
-            rows,
-            context,
-            static_dir=Path(current_app.static_folder),
-            render_seconds=pdf_render_timeout(),
-        )
+        pdf = invoice_list_pdf(rows, context, render_seconds=pdf_render_timeout())
     except PdfError as exc:
         abort(exc.http_status, str(exc))
     filename = export_filename(filters, context.generated_at.date(), "pdf")

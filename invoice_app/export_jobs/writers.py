@@ -78,7 +78,6 @@ def write_pdf(out: BinaryIO, context: ExportContext, day: date, counted: Counted
                 context,
                 folder=folder,
                 part_pages=pdf_part_pages(),
-                static_dir=Path(current_app.static_folder),
                 render_seconds=pdf_render_timeout(),
             )
     except PdfError as exc:

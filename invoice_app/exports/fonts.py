@@ -3,13 +3,15 @@
 DejaVu Sans draws Latin, Greek and Cyrillic; Droid Sans Fallback (TrueType
 outlines, which ReportLab can embed, unlike Noto CJK's CFF) draws Chinese,
 Japanese and Korean. Stylesheets name both families, and xhtml2pdf draws each
-run of characters in the first family that has glyphs for it. Their licences
-are in fonts/.
+run of characters in the first family that has glyphs for it; what is drawn
+with ReportLab itself (the list PDF, page marks) does the same through
+font_runs(). Their licences are in fonts/.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 
 from markupsafe import Markup
@@ -27,9 +29,10 @@ CJK_FAMILY = "Droid Sans Fallback"
 # Markup, because it goes into a <style> block of an autoescaped template.
 ANY_SCRIPT = Markup(f'"{TEXT_FAMILY}", "{CJK_FAMILY}"')  # noqa: S704
 
-# Names of the faces registered with ReportLab itself, for drawing on pages.
-MARK_FONT = "InvoiceMarkSans"
-MARK_FONT_BOLD = "InvoiceMarkSans-Bold"
+# Names of the faces registered with ReportLab itself (register_text_fonts).
+TEXT_FONT = "InvoiceSans"
+TEXT_FONT_BOLD = "InvoiceSans-Bold"
+FALLBACK_FONT = "InvoiceFallbackSans"
 
 
 def _css_url(path: Path) -> str:
@@ -61,7 +64,7 @@ def font_face_css() -> Markup:
 
 @cache
 def _text_font_chars() -> frozenset[int]:
-    regular, _ = register_mark_fonts()
+    regular, _ = register_text_fonts()
     return frozenset(pdfmetrics.getFont(regular).face.charToGlyph)
 
 
@@ -75,9 +78,29 @@ def needs_fallback(text: str) -> bool:
     return any(ord(char) not in covered for char in text or "")
 
 
+def font_runs(text: str, font: str) -> list[tuple[str, str]]:
+    """text cut into (font name, characters) runs: font (a DejaVu Sans face)
+    where DejaVu Sans has the characters, Droid Sans Fallback for the rest."""
+    covered = _text_font_chars()
+    return [
+        (font if drawable else register_fallback_font(), "".join(chars))
+        for drawable, chars in groupby(text, key=lambda char: ord(char) in covered)
+    ]
+
+
 @cache
-def register_mark_fonts() -> tuple[str, str]:
-    """Register DejaVu Sans with ReportLab (once per process) for page marks."""
-    pdfmetrics.registerFont(TTFont(MARK_FONT, str(REGULAR)))
-    pdfmetrics.registerFont(TTFont(MARK_FONT_BOLD, str(BOLD)))
-    return MARK_FONT, MARK_FONT_BOLD
+def register_text_fonts() -> tuple[str, str]:
+    """Register DejaVu Sans and its bold face with ReportLab, once per process."""
+    pdfmetrics.registerFont(TTFont(TEXT_FONT, str(REGULAR)))
+    pdfmetrics.registerFont(TTFont(TEXT_FONT_BOLD, str(BOLD)))
+    return TEXT_FONT, TEXT_FONT_BOLD
+
+
+@cache
+def register_fallback_font() -> str:
+    """Register Droid Sans Fallback with ReportLab, once per process.
+
+    Only when some text needs it: parsing the 4 MB file takes a moment.
+    """
+    pdfmetrics.registerFont(TTFont(FALLBACK_FONT, str(CJK)))
+    return FALLBACK_FONT

@@ -14,7 +14,7 @@ from pypdf import PdfReader, PdfWriter
 from reportlab.lib.colors import HexColor
 from reportlab.pdfgen.canvas import Canvas
 
-from .fonts import register_mark_fonts
+from .fonts import register_text_fonts
 
 FOOTER_COLOR = HexColor("#52606d")
 MARGIN = 34  # points from the page edge to the footer text (12 mm)
@@ -38,7 +38,7 @@ def paid_mark(detail: str) -> Watermark:
 
 
 def _draw_watermark(canvas: Canvas, mark: Watermark, width: float, height: float):
-    _, bold = register_mark_fonts()
+    _, bold = register_text_fonts()
     canvas.saveState()
     canvas.translate(width / 2, height / 2)
     canvas.rotate(30)
@@ -68,7 +68,7 @@ def mark_pages(
     A part of a longer document (exports/pdf_parts.py) is numbered from first
     out of total; a whole one from 1 out of its own page count.
     """
-    regular, _ = register_mark_fonts()
+    regular, _ = register_text_fonts()
     reader = PdfReader(io.BytesIO(pdf))
     if total is None:
         total = len(reader.pages)

@@ -1,20 +1,20 @@
 """The list PDF of any length, in parts, in memory that does not grow with rows.
 
-xhtml2pdf holds a whole document until it is written (about 47 KB per row), so
-a long list is rendered as parts of `part_pages` pages each, with the very
-template of the synchronous list (exports/pdf.py): the first part has the
-heading, the last the totals, the pages in between only rows, cut into pages
-as page_chunks() cuts them. Each part is written to a file of its own as soon
-as it is full. Once every row is in, the page count is known; each part is
-then stamped ("Page X of Y", footer) while it is small and appended to the
-output by PdfConcatenation, which writes each page's objects as it reads them
-and keeps only their byte offsets. Peak memory is that of one part.
+ReportLab holds a whole document until it is written (a list made at once peaks
+about 6 KB a row higher), so a long list is laid out as parts of `part_pages`
+pages each, by the very function of the list made at once (list_pdf.list_pages):
+the first part has the heading, the last the totals, the pages in between only
+rows, cut into pages as page_chunks() cuts them. Each part is written to a file
+of its own as soon as it is full. Once every row is in, the page count is known;
+each part is then stamped ("Page X of Y", footer) while it is small and appended
+to the output by PdfConcatenation, which writes each page's objects as it reads
+them and keeps only their byte offsets. Peak memory is that of one part.
 
 The first part's heading says how many invoices the list has, known only at
 the end; its rows (a bounded number) wait, and it is rendered last.
 
-The list PDF made at once (pdf.invoice_list_pdf) stays one document: on a quiet
-machine it is 7% faster than parts and as linear (benchmarks/README.md).
+The list PDF made at once (list_pdf.invoice_list_pdf) stays one document: up to
+PDF_MAX_ROWS it is fast enough without parts (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -37,16 +37,15 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from .page_marks import mark_pages
-from .pdf import (
+from .list_pdf import (
     FIRST_PAGE_ROWS,
     PAGE_ROWS,
     add_row,
-    html_to_pdf,
     list_footer,
-    list_html,
+    list_pages,
     page_chunks,
 )
+from .page_marks import mark_pages
 from .summary import ExportContext, RunningTotals
 
 
@@ -62,7 +61,6 @@ def write_list_pdf(
     *,
     folder: Path,
     part_pages: int,
-    static_dir: Path,
     render_seconds: float,
     title: str = "Invoices",
 ) -> None:
@@ -77,10 +75,15 @@ def write_list_pdf(
     parts: list[tuple[Path, int]] = []  # parts after the first: (file, pages)
 
     def render(chunks: Sequence[Sequence], *, heading: bool, closing: bool) -> bytes:
-        html = list_html(
-            chunks, context, totals, title=title, heading=heading, closing=closing
+        return list_pages(
+            chunks,
+            context,
+            totals,
+            title=title,
+            render_seconds=render_seconds,
+            heading=heading,
+            closing=closing,
         )
-        return html_to_pdf(html, static_dir=static_dir, render_seconds=render_seconds)
 
     def keep(pdf: bytes) -> None:
         path = folder / f"part-{len(parts) + 2:05d}.pdf"

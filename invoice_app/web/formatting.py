@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import Flask, current_app, g
 
 from ..money import format_money, to_places
+
+if TYPE_CHECKING:
+    from ..columns import Column
 
 
 def _locale() -> str:
@@ -35,6 +39,22 @@ def day(value: date | None) -> str:
     if value is None:
         return ""
     return format_date(value, "medium", locale=_locale())
+
+
+def column_text(column: Column, value: object, currency: str) -> str:
+    """An optional column's value (columns.py) as the table and the PDF list read
+    it; the XLSX types the same values as cells (exports/xlsx.py)."""
+    if value is None or value == "":
+        return ""
+    if column.kind == "date":
+        return day(value)
+    if column.kind == "period":
+        return period(value)
+    if column.kind == "money":
+        return money(value, currency)
+    if column.kind == "integer":
+        return f"{value:,}"
+    return str(value)
 
 
 def amount_text(amount: Decimal | None, currency: str) -> str:
@@ -78,3 +98,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(period)
     app.add_template_filter(day)
+    app.add_template_global(column_text)
