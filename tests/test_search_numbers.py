@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from invoice_app.extensions import db
 from invoice_app.filters import InvoiceFilters
 from invoice_app.models import Invoice
-from invoice_app.queries import invoice_query, page_query, summary
+from invoice_app.queries import invoice_query, page_of, page_query, summary
 from invoice_app.search import after_prefix
 from tests.test_search import fts_consistent, oracle, oracle_invoices
 
@@ -186,3 +186,25 @@ def test_counts_and_totals_count_each_match_once(
     counted = summary(InvoiceFilters(q=q), TODAY)
     assert counted.counts["ALL"] == len(expected)
     assert sum(t.payable for t in counted.totals) == sum(i.payable for i in expected)
+
+
+@pytest.mark.parametrize("sort", ["-period", "client", "-client", "number"])
+def test_every_page_of_a_search_is_the_list_in_order(app, make_invoice, sort):
+    """page_of(): the walk fills the pages it can (each walked row's client text
+    tested where it is), the indexes the others; together, the list's order."""
+    for i in range(30):
+        make_invoice(
+            number=f"INV-202507-3{i:05d}",
+            client_name=f"Walker {i % 7}",
+            notes="walk me" if i % 2 else "",
+            billing_period=date(2025, 1 + i % 6, 1),
+        )
+    filters = InvoiceFilters(q="walk", sort=sort, per_page=5)
+    everything = [
+        r.Invoice.number for r in db.session.execute(invoice_query(filters, TODAY))
+    ]
+    assert len(everything) == 30
+    pages = []
+    for page in range(1, 8):
+        pages += [r.Invoice.number for r in page_of(filters.with_(page=page), TODAY)]
+    assert pages == everything
