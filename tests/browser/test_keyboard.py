@@ -58,7 +58,11 @@ def test_slash_j_k_x_enter_and_help(page: Page, admin, invoices):
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
+    # From a known place: whether closing the dialog gives the focus back to the
+    # row it had was seen to differ between runs under load.
+    page.locator("h1").click()
     page.keyboard.press("j")
+    assert focused_number(page) == first
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/billing/invoices/{re.escape(first)}$"))
 
