@@ -52,9 +52,10 @@ def invoice_search_columns(
 
     search_number is the case-folded number: a search the number starts with is
     a range of its index. search_text has the number from its second character
-    on, so a search found anywhere else in the number is still in it; left out,
+    on, so a search found anywhere else in the number is still in it. Left out,
     the first character no longer puts every invoice in the trigram index under
-    the few trigrams all numbers start with ("inv", "nv-").
+    the trigram all numbers start with ("inv"): a search for the start of a
+    number finds there only the few texts that hold it further in.
     """
     folded = number.casefold()
     return folded, searchable_text(folded[1:], notes, *descriptions)
