@@ -353,6 +353,41 @@ def test_an_export_whose_worker_died_twice_is_failed_not_running(
     ).get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("attempts", "ends"), [(1, "done"), (2, "failed")])
+def test_a_dead_workers_pdf_leaves_no_part_and_no_parts_folder(
+    app, client, staff, invoices, attempts, ends
+):
+    """A worker killed mid-PDF leaves its unfinished file and the folder of its
+    parts; the sweep removes both, whether it retries the export or fails it."""
+    sign_in(client, staff)
+    job_id = queue(client)
+    db.session.execute(
+        db.update(ExportJob)
+        .where(ExportJob.id == job_id)
+        .values(
+            format="pdf",
+            status="running",
+            file_path=None,
+            attempts=attempts,
+            heartbeat_at=datetime.now(UTC) - timedelta(minutes=5),
+        )
+    )
+    db.session.commit()
+    part = running.part_path(job(job_id))
+    parts = writers.parts_folder(part)
+    parts.mkdir()
+    (parts / "part-00002.pdf").write_bytes(b"%PDF-1.4 cut short")
+    part.write_bytes(b"%PDF-1.4 cut short")
+    sweep_exports()
+    assert not part.exists() and not parts.exists()
+    after = job(job_id)
+    assert after.status == ends
+    if ends == "done":  # retried, at once here (JOBS_IMMEDIATE): a whole PDF
+        assert download(client, job_id).data.startswith(b"%PDF")
+    else:
+        assert after.error == WORKER_DIED
+
+
 def test_a_long_list_queues_from_the_xlsx_button(
     app_factory, tmp_path, staff, invoices
 ):
