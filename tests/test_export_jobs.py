@@ -329,22 +329,28 @@ def test_files_are_removed_after_the_retention_time(app, client, staff, invoices
         assert client.get(f"/api/exports/{job_id}").json["download_url"] is None
 
 
-def test_an_export_whose_worker_died_twice_is_failed_not_running(
-    app, client, staff, invoices
-):
-    sign_in(client, staff)
-    job_id = queue(client)
-    # As a worker killed on its second try leaves it.
+def left_by_a_dead_worker(job_id: str, attempts: int, **values) -> None:
+    """The job as a worker killed mid-export leaves it: running, its heartbeat
+    long stale, after `attempts` tries."""
     db.session.execute(
         db.update(ExportJob)
         .where(ExportJob.id == job_id)
         .values(
             status="running",
-            attempts=2,
+            attempts=attempts,
             heartbeat_at=datetime.now(UTC) - timedelta(minutes=5),
+            **values,
         )
     )
     db.session.commit()
+
+
+def test_an_export_whose_worker_died_twice_is_failed_not_running(
+    app, client, staff, invoices
+):
+    sign_in(client, staff)
+    job_id = queue(client)
+    left_by_a_dead_worker(job_id, attempts=2)  # killed on its second try
     sweep_exports()
     failed = job(job_id)
     assert (failed.status, failed.error) == ("failed", WORKER_DIED)
@@ -361,18 +367,7 @@ def test_a_dead_workers_pdf_leaves_no_part_and_no_parts_folder(
     parts; the sweep removes both, whether it retries the export or fails it."""
     sign_in(client, staff)
     job_id = queue(client)
-    db.session.execute(
-        db.update(ExportJob)
-        .where(ExportJob.id == job_id)
-        .values(
-            format="pdf",
-            status="running",
-            file_path=None,
-            attempts=attempts,
-            heartbeat_at=datetime.now(UTC) - timedelta(minutes=5),
-        )
-    )
-    db.session.commit()
+    left_by_a_dead_worker(job_id, attempts, format="pdf", file_path=None)
     part = running.part_path(job(job_id))
     parts = writers.parts_folder(part)
     parts.mkdir()
